@@ -1,0 +1,1 @@
+"""convcheck: property-based verification of NumPy CNN layers against PyTorch."""

@@ -1,0 +1,138 @@
+"""The readable specification: the tutorial's eight layer functions as explicit loops.
+
+Every value is computed in float64 and the result is cast to the inputs' result dtype
+(float32 stays float32). Validation, geometry and dtype rules come from ``params``; this
+module only walks over output positions, one window at a time, in the tutorial's order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import params
+
+
+def zero_pad(X, pad):
+    """Pad the height and width of every image of X (m, n_H, n_W, n_C) with `pad` zeros."""
+    X = params.check_float_array("X", X, 4)
+    pad = params.check_pad_amount(pad)
+    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="constant", constant_values=0)
+
+
+def _single_step(a_slice_prev, W, b):
+    return np.sum(a_slice_prev * W) + b
+
+
+def conv_single_step(a_slice_prev, W, b):
+    """One filter W (f, f, n_C_prev) with bias b (1, 1, 1) applied to one window: a scalar."""
+    dtype = params.check_single_step(a_slice_prev, W, b)
+    as64 = np.float64
+    value = _single_step(a_slice_prev.astype(as64), W.astype(as64), as64(b[0, 0, 0]))
+    return dtype.type(value)
+
+
+def conv_forward(A_prev, W, b, hparameters):
+    """Cross-correlate A_prev (m, n_H_prev, n_W_prev, n_C_prev) with W (f, f, n_C_prev, n_C), add b."""
+    call = params.parse_conv(A_prev, W, b, hparameters)
+    geometry = call.geometry
+    (ph, pw), (n_H, n_W) = geometry.pad, geometry.out
+    m = A_prev.shape[0]
+    A_pad = np.pad(A_prev.astype(np.float64), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    W64, b64 = W.astype(np.float64), b.astype(np.float64)
+    Z = np.zeros((m, n_H, n_W, call.n_C))
+    for i in range(m):
+        for h in range(n_H):
+            for w in range(n_W):
+                rows, cols = geometry.window(h, w)
+                a_slice = A_pad[i, rows, cols, :]
+                for c in range(call.n_C):
+                    Z[i, h, w, c] = _single_step(a_slice, W64[:, :, :, c], b64[0, 0, 0, c])
+    return Z.astype(call.dtype, copy=False), (A_prev, W, b, hparameters)
+
+
+def conv_backward(dZ, cache):
+    """Gradients of conv_forward: each output gradient flows back through the window it saw."""
+    A_prev, W, b, call = params.parse_conv_cache(dZ, cache)
+    geometry = call.geometry
+    (ph, pw), (n_H, n_W) = geometry.pad, geometry.out
+    m = A_prev.shape[0]
+    A_pad = np.pad(A_prev.astype(np.float64), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    W64, dZ64 = W.astype(np.float64), dZ.astype(np.float64)
+    dA_pad = np.zeros_like(A_pad)
+    dW = np.zeros(W.shape)
+    db = np.zeros(b.shape)
+    for i in range(m):
+        for h in range(n_H):
+            for w in range(n_W):
+                rows, cols = geometry.window(h, w)
+                for c in range(call.n_C):
+                    g = dZ64[i, h, w, c]
+                    dA_pad[i, rows, cols, :] += W64[:, :, :, c] * g
+                    dW[:, :, :, c] += A_pad[i, rows, cols, :] * g
+                    db[:, :, :, c] += g
+    dA_prev = geometry.unpad(dA_pad)
+    return tuple(x.astype(call.dtype, copy=False) for x in (dA_prev, dW, db))
+
+
+def pool_forward(A_prev, hparameters, mode="max"):
+    """Max or average of every f x f window of each channel, windows `stride` apart."""
+    call = params.parse_pool(A_prev, hparameters, mode)
+    (n_H, n_W), m, n_C = call.geometry.out, A_prev.shape[0], A_prev.shape[3]
+    A64 = A_prev.astype(np.float64)
+    A = np.zeros((m, n_H, n_W, n_C))
+    for i in range(m):
+        for h in range(n_H):
+            for w in range(n_W):
+                rows, cols = call.geometry.window(h, w)
+                for c in range(n_C):
+                    window = A64[i, rows, cols, c]
+                    A[i, h, w, c] = np.max(window) if call.mode == "max" else np.mean(window)
+    return A.astype(call.dtype, copy=False), (A_prev, hparameters)
+
+
+def _winner(x):
+    """(row, col) of the element torch's CPU max pooling selects: scanning row-major, the
+    current best is replaced by a strictly greater value or by any NaN. So ties go to the
+    first maximum, and a window holding NaN goes to its last NaN."""
+    best = (0, 0)
+    for r in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            if x[r, c] > x[best] or np.isnan(x[r, c]):
+                best = (r, c)
+    return best
+
+
+def create_mask_from_window(x):
+    """Boolean mask of x's shape, True at exactly one place: the element max pooling selects."""
+    x = params.check_window("x", x)
+    mask = np.zeros(x.shape, dtype=bool)
+    mask[_winner(x)] = True
+    return mask
+
+
+def distribute_value(dz, shape):
+    """An (n_H, n_W) array whose entries are equal and sum to dz."""
+    dz = params.check_real("dz", dz)
+    n_H, n_W = params.check_distribute_shape(shape)
+    dtype = dz.dtype if isinstance(dz, np.floating) and dz.dtype in params.FLOAT_DTYPES else np.float64
+    return np.full((n_H, n_W), np.float64(dz) / (n_H * n_W), dtype=dtype)
+
+
+def pool_backward(dA, cache, mode="max"):
+    """Gradient of pool_forward: max sends each dA to its window's winner, average spreads it evenly."""
+    A_prev, call = params.parse_pool_cache(dA, cache, mode)
+    (n_H, n_W), m, n_C = call.geometry.out, A_prev.shape[0], A_prev.shape[3]
+    A64, dA64 = A_prev.astype(np.float64), dA.astype(np.float64)
+    dA_prev = np.zeros(A_prev.shape)
+    for i in range(m):
+        for h in range(n_H):
+            for w in range(n_W):
+                rows, cols = call.geometry.window(h, w)
+                for c in range(n_C):
+                    window = A64[i, rows, cols, c]
+                    if call.mode == "max":
+                        # where(), not mask * dA: a non-finite dA must reach the winner only
+                        dA_prev[i, rows, cols, c] += np.where(create_mask_from_window(window), dA64[i, h, w, c], 0.0)
+                    else:
+                        dA_prev[i, rows, cols, c] += distribute_value(dA64[i, h, w, c], window.shape)
+    return dA_prev.astype(call.dtype, copy=False)
