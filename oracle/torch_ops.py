@@ -48,6 +48,11 @@ def zero_pad(X: np.ndarray, pad: int) -> np.ndarray:
     return nhwc(F.pad(nchw(X), (pad, pad, pad, pad)))
 
 
+def single_step(a_slice: np.ndarray, W: np.ndarray, b: np.ndarray) -> float:
+    t = lambda x: torch.from_numpy(np.asarray(x, dtype=np.float64))  # noqa: E731
+    return float(torch.sum(t(a_slice) * t(W)) + t(b).reshape(()))
+
+
 def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int, pad: int) -> np.ndarray:
     with torch.no_grad():
         return nhwc(F.conv2d(nchw(A_prev), weight_to_torch(W), bias_to_torch(b), stride=stride, padding=pad))

@@ -1,0 +1,206 @@
+"""The pytest plugin: which implementation is checked, Hypothesis profiles, check families,
+thread policy, and the summary table / JSON report at the end of a run."""
+
+from __future__ import annotations
+
+import os
+
+# One BLAS / OpenMP thread per process, set before NumPy or torch start their pools: two xdist
+# workers on two cores must not oversubscribe them.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+from collections import defaultdict  # noqa: E402
+
+import hypothesis  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+
+from .implementations import DEFAULT_IMPLEMENTATIONS, ImplementationError, load  # noqa: E402
+
+FAMILIES = ("forward", "backward", "gradient", "metamorphic", "contract")
+CI_EXAMPLES = 40
+
+_common = dict(
+    deadline=None,
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("dev", max_examples=15, **_common)
+settings.register_profile(
+    "ci", max_examples=CI_EXAMPLES, derandomize=True, database=None, print_blob=True, **_common
+)
+settings.register_profile(
+    "thorough", max_examples=10 * CI_EXAMPLES, phases=list(Phase), print_blob=True, **_common
+)
+settings.load_profile("dev")
+TIMEOUTS = {"dev": 300, "ci": 300, "thorough": 3000}  # seconds per test: a hanging call is cut off
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("convcheck")
+    group.addoption(
+        "--impl",
+        default=None,
+        help="implementation to check: a dotted module name or a path to a .py file "
+        "(default: both bundled references, loops and fast)",
+    )
+    group.addoption(
+        "--family",
+        default=None,
+        help=f"comma-separated check families to run, of {', '.join(FAMILIES)} (default: all)",
+    )
+    group.addoption("--report-json", default=None, metavar="PATH", help="write the summary as JSON to PATH")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "family(name): the check family of a property test")
+    try:
+        spec = config.getoption("--impl")
+        config._convcheck_impls = [load(spec)] if spec else [load(name) for name in DEFAULT_IMPLEMENTATIONS]
+    except ImplementationError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    families = config.getoption("--family")
+    if families:
+        chosen = [f.strip() for f in families.split(",") if f.strip()]
+        unknown = sorted(set(chosen) - set(FAMILIES))
+        if unknown:
+            raise pytest.UsageError(f"--family: unknown famil{'ies' if len(unknown) > 1 else 'y'} {unknown}; choose from {FAMILIES}")
+        config._convcheck_families = chosen
+    else:
+        config._convcheck_families = list(FAMILIES)
+    profile = config.getoption("hypothesis_profile", None) or "dev"
+    if getattr(config.option, "timeout", None) is None and profile in TIMEOUTS:
+        config.option.timeout = TIMEOUTS[profile]
+    config._convcheck_summary = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": []})
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+def pytest_generate_tests(metafunc):
+    if "impl" in metafunc.fixturenames:
+        impls = metafunc.config._convcheck_impls
+        metafunc.parametrize("impl", impls, ids=[i.name for i in impls], scope="session")
+
+
+def _family(item) -> str | None:
+    marker = item.get_closest_marker("family")
+    return marker.args[0] if marker else None
+
+
+def _function(item) -> str:
+    params = getattr(item, "callspec", None)
+    op = params.params.get("op") if params else None
+    return getattr(op, "function", None) or item.originalname
+
+
+def pytest_collection_modifyitems(config, items):
+    families = config._convcheck_families
+    keep, drop = [], []
+    for item in items:
+        family = _family(item)
+        (keep if family is None or family in families else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    # cheapest, most telling families first: with -x a defect is found soonest
+    keep.sort(key=lambda it: FAMILIES.index(_family(it)) if _family(it) in FAMILIES else -1)
+    items[:] = keep
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    from convcheck.properties.asserts import Stats
+
+    Stats.reset()
+    yield
+    item.user_properties.append(("convcheck_worst", (Stats.worst_ratio, Stats.worst_what)))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    family = _family(item)
+    if family is None:
+        return
+    report.user_properties.append(("convcheck_check", (_function(item), family)))
+    if report.failed and call.excinfo is not None:
+        from convcheck.properties.asserts import CheckFailure
+
+        exc = call.excinfo.value
+        kind = exc.kind if isinstance(exc, CheckFailure) else f"internal error ({type(exc).__name__})"
+        report.user_properties.append(("convcheck_kind", kind))
+
+
+def pytest_runtest_logreport(report):
+    props = dict(report.user_properties)
+    if "convcheck_check" not in props or (report.when != "call" and not (report.skipped or report.failed)):
+        return
+    config = _CONFIG[0]
+    row = config._convcheck_summary[tuple(props["convcheck_check"])]
+    outcome = "passed" if report.passed else ("failed" if report.failed else "skipped")
+    row[outcome] += 1
+    if "convcheck_worst" in props:
+        row["worst"] = max(row["worst"], props["convcheck_worst"][0])
+    if "convcheck_kind" in props:
+        row["kinds"].append(props["convcheck_kind"])
+
+
+_CONFIG: list = []
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session):
+    _CONFIG[:] = [session.config]
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version(), "numpy": np.__version__, "hypothesis": hypothesis.__version__}
+    torch = sys.modules.get("torch")
+    out["torch"] = torch.__version__ if torch else None
+    return out
+
+
+def summary_rows(config) -> list[dict]:
+    return [
+        {"function": fn, "family": fam, **counts}
+        for (fn, fam), counts in sorted(config._convcheck_summary.items(), key=lambda kv: (kv[0][0], FAMILIES.index(kv[0][1])))
+    ]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if hasattr(config, "workerinput") or not hasattr(config, "_convcheck_summary"):
+        return
+    rows = summary_rows(config)
+    if not rows:
+        return
+    tr = terminalreporter
+    impls = ", ".join(i.name for i in config._convcheck_impls)
+    tr.section(f"convcheck summary ({impls}; profile {settings.default._current_profile if hasattr(settings.default, '_current_profile') else ''})".replace("; profile )", ")"))
+    tr.write_line(f"{'function':<26}{'family':<13}{'passed':>7}{'failed':>7}{'skipped':>8}  {'worst/tol':>9}  failure kinds")
+    for r in rows:
+        kinds = ", ".join(sorted(set(r["kinds"])))
+        tr.write_line(
+            f"{r['function']:<26}{r['family']:<13}{r['passed']:>7}{r['failed']:>7}{r['skipped']:>8}  {r['worst']:>9.3g}  {kinds}"
+        )
+    path = config.getoption("--report-json")
+    if path:
+        report = {
+            "schema": 1,
+            "implementations": [{"name": i.name, "source": i.source} for i in config._convcheck_impls],
+            "families": config._convcheck_families,
+            "versions": versions(),
+            "exitstatus": int(exitstatus),
+            "rows": rows,
+        }
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=2)

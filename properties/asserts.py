@@ -1,0 +1,140 @@
+"""Calling an implementation, and assertions whose failures say what differed, where, by how much.
+
+Every call into the implementation under test goes through `call`, which turns whatever goes
+wrong into a `CheckFailure` of a named kind and checks that no input was modified.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import numpy as np
+
+KINDS = (
+    "raised",  # the implementation raised on a valid input (other than ValueError)
+    "rejected valid",  # ValueError on a valid input
+    "accepted invalid",  # no ValueError on an input the contract rejects
+    "shape",
+    "dtype",
+    "values",
+    "input modified",
+)
+
+
+class CheckFailure(AssertionError):
+    """A check of the implementation failed. `kind` is one of KINDS."""
+
+    def __init__(self, kind: str, message: str):
+        assert kind in KINDS, kind
+        super().__init__(f"[{kind}] {message}")
+        self.kind = kind
+
+
+class Stats:
+    """The worst error seen by the current test, as a fraction of its tolerance."""
+
+    worst_ratio = 0.0
+    worst_what = ""
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.worst_ratio, cls.worst_what = 0.0, ""
+
+    @classmethod
+    def record(cls, ratio: float, what: str) -> None:
+        if ratio > cls.worst_ratio:
+            cls.worst_ratio, cls.worst_what = float(ratio), what
+
+
+def _snapshot(value: Any) -> Any:
+    """A deep copy for arrays, tuples, lists and dicts; other objects as they are."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_snapshot(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    return copy.copy(value)
+
+
+def _same(before: Any, after: Any) -> bool:
+    if isinstance(before, np.ndarray):
+        return (
+            isinstance(after, np.ndarray)
+            and before.dtype == after.dtype
+            and before.shape == after.shape
+            and np.array_equal(before, after, equal_nan=True)
+        )
+    if isinstance(before, (tuple, list)):
+        return type(before) is type(after) and len(before) == len(after) and all(map(_same, before, after))
+    if isinstance(before, dict):
+        return isinstance(after, dict) and before.keys() == after.keys() and all(_same(before[k], after[k]) for k in before)
+    return bool(before == after)
+
+
+def call(fn: Callable, name: str, *args: Any, valid: bool = True) -> Any:
+    """Call the implementation's `name` on args that the contract calls valid (or not).
+
+    valid=True: any exception is a failure ("rejected valid" for ValueError, "raised" else).
+    valid=False: only ValueError passes; returns None then.
+    Either way, every argument must be unchanged afterwards.
+    """
+    before = [_snapshot(a) for a in args]
+    try:
+        result = fn(*args)
+    except ValueError as exc:
+        if valid:
+            raise CheckFailure("rejected valid", f"{name} raised ValueError on a valid input: {exc}") from exc
+        result = None
+    except Exception as exc:  # noqa: BLE001 - any other exception is the finding itself
+        raise CheckFailure("raised", f"{name} raised {type(exc).__name__}: {exc}") from exc
+    else:
+        if not valid:
+            raise CheckFailure("accepted invalid", f"{name} returned instead of raising ValueError on an invalid input")
+    for position, (old, new) in enumerate(zip(before, args)):
+        if not _same(old, new):
+            raise CheckFailure("input modified", f"{name} modified its argument #{position + 1} in place")
+    return result
+
+
+def assert_array(actual: Any, expected_shape: tuple, expected_dtype, what: str) -> np.ndarray:
+    if not isinstance(actual, np.ndarray):
+        raise CheckFailure("shape", f"{what}: expected an ndarray of shape {expected_shape}, got {type(actual).__name__}")
+    if actual.shape != tuple(expected_shape):
+        raise CheckFailure("shape", f"{what}: expected shape {tuple(expected_shape)}, got {actual.shape}")
+    if actual.dtype != np.dtype(expected_dtype):
+        raise CheckFailure("dtype", f"{what}: expected dtype {np.dtype(expected_dtype)}, got {actual.dtype}")
+    return actual
+
+
+def assert_close(actual: np.ndarray, expected: np.ndarray, tol: np.ndarray, what: str) -> None:
+    """|actual - expected| <= tol elementwise; NaN exactly where expected is NaN, infinities equal.
+
+    The failure names the worst element: its index, both values, the tolerance and the ratio.
+    """
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    t = np.broadcast_to(np.asarray(tol, dtype=np.float64), e.shape)
+    nan_mismatch = np.isnan(a) != np.isnan(e)
+    inf_mismatch = (np.isinf(e) | np.isinf(a)) & (a != e) & ~np.isnan(e) & ~np.isnan(a)
+    if nan_mismatch.any() or inf_mismatch.any():
+        index = tuple(int(i) for i in np.argwhere(nan_mismatch | inf_mismatch)[0])
+        raise CheckFailure("values", f"{what}: at index {index} expected {e[index]!r}, got {a[index]!r} (non-finite values differ)")
+    finite = np.isfinite(e)
+    diff = np.where(finite, np.abs(a - e), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(diff == 0, 0.0, diff / t)
+    if ratio.size == 0:
+        return
+    index = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    worst = float(ratio[index])
+    Stats.record(worst, what)
+    if worst > 1:
+        index = tuple(int(i) for i in index)
+        raise CheckFailure(
+            "values",
+            f"{what}: worst at index {index}: expected {e[index]!r}, got {a[index]!r}, "
+            f"|diff| {diff[index]:.3g} > tolerance {t[index]:.3g} ({worst:.3g}x the tolerance); "
+            f"{int((ratio > 1).sum())} of {ratio.size} elements out of tolerance",
+        )

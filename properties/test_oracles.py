@@ -1,0 +1,47 @@
+"""Forward and backward results against torch, one test per (op, oracle route) of the table."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from convcheck.properties import strategies as S
+from convcheck.properties.checks import check_outputs, require, require_torch
+from convcheck.properties.ops import OPS
+
+BACKWARD_FUNCTIONS = ("conv_backward", "pool_backward")
+
+
+def _routes(backward: bool):
+    return [
+        pytest.param(op, oracle, id=f"{op.name}-{oracle}")
+        for op in OPS
+        for oracle in op.oracles
+        if (op.function in BACKWARD_FUNCTIONS) == backward
+    ]
+
+
+def _check(impl, op, oracle, data):
+    require(impl, op.requires)
+    require_torch()
+    kinds = S.SPECIAL_KINDS if op.specials else S.VALUE_KINDS
+    sample = data.draw(op.samples(kinds=kinds), label="sample")
+    outputs = op.run(impl, sample)
+    check_outputs(op, outputs, op.oracles[oracle](sample), sample, oracle)
+
+
+@pytest.mark.family("forward")
+@pytest.mark.parametrize("op, oracle", _routes(backward=False))
+@given(data=st.data())
+def test_forward_matches_torch(impl, op, oracle, data):
+    """Outputs, shapes and dtypes equal torch's within the tolerance policy, NaN/inf included."""
+    _check(impl, op, oracle, data)
+
+
+@pytest.mark.family("backward")
+@pytest.mark.parametrize("op, oracle", _routes(backward=True))
+@given(data=st.data())
+def test_backward_matches_torch(impl, op, oracle, data):
+    """Gradients equal torch autograd's and the closed forms', within the tolerance policy."""
+    _check(impl, op, oracle, data)
