@@ -75,6 +75,7 @@ def pytest_configure(config):
     else:
         config._convcheck_families = list(FAMILIES)
     profile = config.getoption("hypothesis_profile", None) or "dev"
+    config._convcheck_profile = profile
     if getattr(config.option, "timeout", None) is None and profile in TIMEOUTS:
         config.option.timeout = TIMEOUTS[profile]
     config._convcheck_summary = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": []})
@@ -99,8 +100,12 @@ def _family(item) -> str | None:
 
 def _function(item) -> str:
     params = getattr(item, "callspec", None)
-    op = params.params.get("op") if params else None
-    return getattr(op, "function", None) or item.originalname
+    for param in ("op", "spec", "entry", "function"):
+        value = params.params.get(param) if params else None
+        function = value if isinstance(value, str) else getattr(value, "function", None)
+        if function:
+            return function
+    return item.originalname
 
 
 def pytest_collection_modifyitems(config, items):
@@ -185,7 +190,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     impls = ", ".join(i.name for i in config._convcheck_impls)
-    tr.section(f"convcheck summary ({impls}; profile {settings.default._current_profile if hasattr(settings.default, '_current_profile') else ''})".replace("; profile )", ")"))
+    tr.section(f"convcheck summary ({impls}; profile {config._convcheck_profile})")
     tr.write_line(f"{'function':<26}{'family':<13}{'passed':>7}{'failed':>7}{'skipped':>8}  {'worst/tol':>9}  failure kinds")
     for r in rows:
         kinds = ", ".join(sorted(set(r["kinds"])))

@@ -13,6 +13,8 @@ So the tolerance of each element is gamma_(n+1)(dtype) * M, where
     the result into the output dtype (a float32 result of a float64 computation);
   - dtype is the implementation's result dtype: float32 results are held to float32's u.
 The oracle itself computes in float64, so gamma_(n+1)(float64) * M is added for its side.
+Results in the subnormal range also carry an absolute error: each rounding may lose up to
+half the smallest subnormal of the dtype (Higham §2.1), so (n+1) of those are added.
 
 This is a worst-case bound, yet tight where it matters: a float64 result carrying float32
 rounding anywhere (errors ~1e-8 relative to M) exceeds gamma_n(float64) * M (~1e-14 for
@@ -44,7 +46,8 @@ def tolerance(magnitude: np.ndarray, n_terms: int, dtype) -> np.ndarray:
     oracle, for sums of at most `n_terms` terms whose absolute values sum to `magnitude`."""
     if n_terms == 0:
         return np.zeros_like(np.asarray(magnitude, dtype=np.float64))
-    return (gamma(n_terms + 1, dtype) + gamma(n_terms + 1, np.float64)) * np.asarray(magnitude, dtype=np.float64)
+    relative = (gamma(n_terms + 1, dtype) + gamma(n_terms + 1, np.float64)) * np.asarray(magnitude, dtype=np.float64)
+    return relative + (n_terms + 1) * float(np.finfo(np.dtype(dtype)).smallest_subnormal)
 
 
 def fd_tolerance(scale: float, n_terms: int) -> float:

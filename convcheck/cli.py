@@ -1,0 +1,90 @@
+"""`convcheck verify [IMPL]`: run the property suite against an implementation.
+
+Exit status: 0 every selected check holds; 1 a check failed; 2 IMPL cannot be loaded or the
+command line is wrong; 3 an internal error of the suite or its oracles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from .implementations import ImplementationError, load
+from .plugin import FAMILIES
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="convcheck", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    verify = sub.add_parser("verify", help="run the property suite against an implementation")
+    verify.add_argument("impl", nargs="?", help="dotted module or path to a .py file (default: the bundled references)")
+    verify.add_argument("--profile", default="ci", choices=("dev", "ci", "thorough"), help="Hypothesis profile (default: ci)")
+    verify.add_argument("--family", help=f"comma-separated check families of {', '.join(FAMILIES)} (default: all)")
+    verify.add_argument("-n", "--workers", default="0", help="xdist workers, e.g. 2 or auto (default: 0, in process)")
+    verify.add_argument("--report-json", metavar="PATH", help="also write the summary as JSON to PATH")
+    verify.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing check")
+    return parser
+
+
+def _outcome(returncode: int, report_path: str) -> int:
+    if returncode == 0:
+        return EXIT_OK
+    if returncode in (4, 5):  # usage error / nothing selected
+        return EXIT_USAGE
+    if returncode != 1:
+        return EXIT_INTERNAL
+    try:
+        with open(report_path, encoding="utf-8") as fh:
+            rows = json.load(fh)["rows"]
+    except (OSError, ValueError, KeyError):
+        return EXIT_INTERNAL
+    kinds = [k for r in rows for k in r["kinds"]]
+    failed = sum(r["failed"] for r in rows)
+    if any(k.startswith("internal error") for k in kinds) or not failed:
+        return EXIT_INTERNAL
+    return EXIT_CHECK_FAILED
+
+
+def verify(args: argparse.Namespace) -> int:
+    if args.impl:
+        try:
+            load(args.impl)
+        except ImplementationError as exc:
+            print(f"convcheck: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    from . import properties
+
+    tests = os.path.dirname(os.path.abspath(properties.__file__))
+    with tempfile.TemporaryDirectory(prefix="convcheck-") as tmp:
+        report = args.report_json or os.path.join(tmp, "report.json")
+        command = [sys.executable, "-m", "pytest", tests, "-p", "convcheck.plugin", "--import-mode=importlib",
+                   "-p", "no:cacheprovider", "-q", f"--hypothesis-profile={args.profile}", f"--report-json={report}",
+                   "-W", "ignore::RuntimeWarning"]
+        if args.impl:
+            command.append(f"--impl={os.path.abspath(args.impl) if args.impl.endswith('.py') else args.impl}")
+        if args.family:
+            command.append(f"--family={args.family}")
+        if args.workers not in ("0", ""):
+            command += ["-n", args.workers]
+        if args.exitfirst:
+            command.append("-x")
+        returncode = subprocess.call(command)
+        return _outcome(returncode, report)
+
+
+def main(argv=None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 for a wrong command line, 0 for --help
+        return int(exc.code or 0)
+    return verify(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""The input contract: ValueError exactly where it is due, and never on a valid input.
+
+Two sources decide what is invalid:
+- torch, for numeric hyperparameters (stride, pad, f, sizes, channel counts): over fuzzed
+  configurations the implementation must raise ValueError exactly where torch raises;
+- the contract itself, for what torch has no notion of (dict keys, the seed API's ranks and
+  dtypes, bools where integers are due): the table CONTRACT_ERRORS, one entry per class.
+Where the two disagree on purpose, DELIBERATE_DIFFERENCES says so, with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from convcheck.properties.asserts import call
+from convcheck.properties.checks import require, require_torch
+from convcheck.properties.ops import OPS_BY_NAME, T
+
+
+@dataclass(frozen=True)
+class Difference:
+    function: str
+    applies: Callable  # config dict -> bool
+    reason: str
+
+
+DELIBERATE_DIFFERENCES = [
+    Difference("zero_pad", lambda c: c["pad"] < 0, "torch's F.pad crops on a negative pad; the seed API's pad is an amount of zeros, so pad < 0 is rejected"),
+]
+
+
+def _deliberately_invalid(function: str, config: dict) -> bool:
+    return any(d.function == function and d.applies(config) for d in DELIBERATE_DIFFERENCES)
+
+
+def _torch_accepts(fn: Callable) -> bool:
+    try:
+        fn()
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        return False
+    return True
+
+
+@st.composite
+def _numeric_configs(draw, function):
+    """Hyperparameters and sizes over ranges that straddle every validity boundary."""
+    c = {
+        "m": draw(st.integers(1, 2)),
+        "H": draw(st.integers(1, 5)),
+        "W": draw(st.integers(1, 5)),
+        "C": draw(st.integers(1, 3)),
+        "stride": draw(st.integers(-1, 3)),
+        "pad": draw(st.integers(-2, 3)),
+        "f": draw(st.integers(1, 7) if function == "conv_forward" else st.integers(0, 7)),
+    }
+    c["W_channels"] = c["C"] + draw(st.sampled_from([0, 0, 0, 1]))  # sometimes a channel mismatch
+    c["n_C"] = draw(st.integers(1, 3))
+    c["dtype"] = draw(st.sampled_from([np.float64, np.float32]))
+    return c
+
+
+def _numeric_call(function, c, impl):
+    """(torch's call, the implementation's call) for one numeric configuration."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((c["m"], c["H"], c["W"], c["C"])).astype(c["dtype"])
+    if function == "conv_forward":
+        W = rng.standard_normal((c["f"], c["f"], c["W_channels"], c["n_C"])).astype(c["dtype"])
+        b = rng.standard_normal((1, 1, 1, c["n_C"])).astype(c["dtype"])
+        hp = {"stride": c["stride"], "pad": c["pad"]}
+        return (lambda: T.conv_forward(A, W, b, c["stride"], c["pad"])), (lambda valid: call(impl.conv_forward, function, A, W, b, hp, valid=valid))
+    if function == "zero_pad":
+        return (lambda: T.zero_pad(A, c["pad"])), (lambda valid: call(impl.zero_pad, function, A, c["pad"], valid=valid))
+    mode = "max" if c["n_C"] % 2 else "average"
+    hp = {"f": c["f"], "stride": c["stride"]}
+    return (lambda: T.pool_forward(A, c["f"], c["stride"], mode)), (lambda valid: call(impl.pool_forward, function, A, hp, mode, valid=valid))
+
+
+@pytest.mark.family("contract")
+@pytest.mark.parametrize("function", ["conv_forward", "pool_forward", "zero_pad"])
+@given(data=st.data())
+def test_error_equivalence_with_torch(impl, function, data):
+    """Over fuzzed numeric configurations: ValueError here <=> torch raises (deliberate
+    differences aside). A ValueError on a configuration torch accepts is a failure."""
+    require(impl, (function,))
+    require_torch()
+    config = data.draw(_numeric_configs(function), label="config")
+    torch_call, impl_call = _numeric_call(function, config, impl)
+    valid = _torch_accepts(torch_call) and not _deliberately_invalid(function, config)
+    impl_call(valid)
+
+
+# ---- contract-defined invalid inputs ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContractError:
+    function: str
+    what: str
+    op: str  # the op-table entry whose samples are spoiled
+    spoil: Callable  # sample -> arguments of an invalid call
+
+    @property
+    def id(self) -> str:
+        return f"{self.function}-{self.what}"
+
+
+def _conv(s, **hp_changes):
+    c = s.case
+    hp = {**c.hparameters, **hp_changes}
+    return (c.A_prev, c.W, c.b, {k: v for k, v in hp.items() if v is not _DROP})
+
+
+def _pool(s, mode=None, **hp_changes):
+    c = s.case
+    hp = {**c.hparameters, **hp_changes}
+    return (c.A_prev, {k: v for k, v in hp.items() if v is not _DROP}, mode or c.mode)
+
+
+_DROP = object()
+
+
+def _cache_conv(s):
+    c = s.case
+    return (c.A_prev, c.W, c.b, c.hparameters)
+
+
+def _broadcastable(grad):
+    """A gradient that broadcasts against the right shape but is not it: one position per example."""
+    m, n_H, n_W, C = grad.shape
+    return np.ones((m, 1, 1, C) if n_H * n_W > 1 else (m, 1, 2, C), dtype=grad.dtype)
+
+
+CONTRACT_ERRORS = [
+    ContractError("conv_forward", "stride-bool", "conv_forward", lambda s: _conv(s, stride=True)),
+    ContractError("conv_forward", "stride-float", "conv_forward", lambda s: _conv(s, stride=float(s.case.stride))),
+    ContractError("conv_forward", "pad-str", "conv_forward", lambda s: _conv(s, pad=str(s.case.pad))),
+    ContractError("conv_forward", "pad-numpy-bool", "conv_forward", lambda s: _conv(s, pad=np.bool_(False))),
+    ContractError("conv_forward", "missing-key", "conv_forward", lambda s: _conv(s, pad=_DROP)),
+    ContractError("conv_forward", "unknown-key", "conv_forward", lambda s: _conv(s, strides=s.case.stride)),
+    ContractError("conv_forward", "hparameters-not-dict", "conv_forward", lambda s: (*_conv(s)[:3], list(s.case.hparameters.items()))),
+    ContractError("conv_forward", "A_prev-rank-3", "conv_forward", lambda s: (s.case.A_prev[0], *_conv(s)[1:])),
+    ContractError("conv_forward", "W-int-dtype", "conv_forward", lambda s: (s.case.A_prev, s.case.W.astype(np.int64), *_conv(s)[2:])),
+    ContractError("conv_forward", "b-flat", "conv_forward", lambda s: (*_conv(s)[:2], s.case.b.reshape(-1), s.case.hparameters)),
+    ContractError("conv_forward", "A_prev-list", "conv_forward", lambda s: (s.case.A_prev.tolist(), *_conv(s)[1:])),
+    ContractError("pool_forward", "f-bool", "pool_forward[max]", lambda s: _pool(s, f=True)),
+    ContractError("pool_forward", "f-float", "pool_forward[max]", lambda s: _pool(s, f=float(s.case.f))),
+    ContractError("pool_forward", "stride-zero", "pool_forward[average]", lambda s: _pool(s, stride=0)),
+    ContractError("pool_forward", "unknown-mode", "pool_forward[max]", lambda s: _pool(s, mode="maximum")),
+    ContractError("pool_forward", "missing-key", "pool_forward[max]", lambda s: _pool(s, f=_DROP)),
+    ContractError("pool_forward", "unknown-key", "pool_forward[average]", lambda s: _pool(s, pad=0)),
+    ContractError("pool_forward", "window-larger-than-input", "pool_forward[max]", lambda s: _pool(s, f=max(s.case.A_prev.shape[1:3]) + 1)),
+    ContractError("conv_backward", "dZ-wrong-shape", "conv_backward", lambda s: (np.concatenate([s.extra["dZ"]] * 2, axis=1), _cache_conv(s))),
+    ContractError("conv_backward", "dZ-broadcastable", "conv_backward", lambda s: (_broadcastable(s.extra["dZ"]), _cache_conv(s))),
+    ContractError("conv_backward", "dZ-int-dtype", "conv_backward", lambda s: (s.extra["dZ"].astype(np.int32), _cache_conv(s))),
+    ContractError("conv_backward", "cache-short", "conv_backward", lambda s: (s.extra["dZ"], _cache_conv(s)[:3])),
+    ContractError("pool_backward", "dA-wrong-shape", "pool_backward[max]", lambda s: (s.extra["dA"][:, :, :, :0], (s.case.A_prev, s.case.hparameters), "max")),
+    ContractError("pool_backward", "dA-broadcastable", "pool_backward[average]", lambda s: (_broadcastable(s.extra["dA"]), (s.case.A_prev, s.case.hparameters), "average")),
+    ContractError("pool_backward", "unknown-mode", "pool_backward[average]", lambda s: (s.extra["dA"], (s.case.A_prev, s.case.hparameters), "avg")),
+    ContractError("zero_pad", "pad-float", "zero_pad", lambda s: (s.case, 1.5)),
+    ContractError("zero_pad", "pad-bool", "zero_pad", lambda s: (s.case, True)),
+    ContractError("zero_pad", "X-rank-3", "zero_pad", lambda s: (s.case[0], s.extra["pad"])),
+    ContractError("conv_single_step", "W-shape-mismatch", "conv_single_step", lambda s: (s.case[0], s.case[1][:, :, :0], s.case[2])),
+    ContractError("conv_single_step", "b-rank-2", "conv_single_step", lambda s: (s.case[0], s.case[1], s.case[2][0])),
+    ContractError("create_mask_from_window", "rank-1", "create_mask_from_window", lambda s: (s.case.ravel(),)),
+    ContractError("create_mask_from_window", "empty", "create_mask_from_window", lambda s: (s.case[:0],)),
+    ContractError("create_mask_from_window", "int-dtype", "create_mask_from_window", lambda s: (s.case.astype(np.int64),)),
+    ContractError("distribute_value", "shape-zero", "distribute_value", lambda s: (s.case, (0, s.extra["shape"][1]))),
+    ContractError("distribute_value", "shape-one-size", "distribute_value", lambda s: (s.case, s.extra["shape"][:1])),
+    ContractError("distribute_value", "dz-complex", "distribute_value", lambda s: (complex(s.case, 1), s.extra["shape"])),
+    ContractError("distribute_value", "dz-bool", "distribute_value", lambda s: (True, s.extra["shape"])),
+]
+
+
+@pytest.mark.family("contract")
+@pytest.mark.parametrize("entry", [pytest.param(e, id=e.id) for e in CONTRACT_ERRORS])
+@given(data=st.data())
+def test_contract_rejects(impl, entry, data):
+    """Each class of invalid input the contract names raises ValueError; inputs stay unchanged."""
+    require(impl, (entry.function,))
+    op = OPS_BY_NAME[entry.op]
+    args = entry.spoil(data.draw(op.samples(), label="valid sample spoiled"))
+    call(getattr(impl, entry.function), entry.function, *args, valid=False)

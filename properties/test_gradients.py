@@ -1,0 +1,225 @@
+"""Backward passes against central finite differences of the implementation's own forward.
+
+No torch here: these checks run wherever NumPy does. All in float64.
+
+Why the difference quotient is exact up to rounding: conv is linear in A_prev, in W and in b
+separately; average pooling is linear; max pooling is linear near any input whose windows'
+top two values are further apart than the perturbation (checked below as a precondition).
+So the step can be large (1 for linear maps), which keeps rounding small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from convcheck.oracle.tolerances import fd_tolerance
+from convcheck.properties import strategies as S
+from convcheck.properties.asserts import CheckFailure, Stats, call
+from convcheck.properties.checks import require
+
+F64 = (np.dtype(np.float64),)
+MAX_JACOBIAN = 64  # full Jacobian mode only for inputs and outputs up to this many elements
+
+
+@dataclass(frozen=True)
+class GradSpec:
+    """One gradient of one backward function, as data."""
+
+    name: str
+    function: str  # the backward function checked
+    requires: tuple
+    samples: st.SearchStrategy  # of ConvCase / PoolCase
+    wrt: str  # the argument differentiated: "A_prev", "W" or "b"
+    forward: Callable  # (impl, case, args) -> output array
+    backward: Callable  # (impl, case, upstream) -> dict argument name -> gradient
+    step: float
+    bound: Callable  # (case, args) -> bound on |any element of the forward output|
+    n_terms: Callable  # case -> terms summed in any element of forward or backward
+
+
+def _conv_args(case):
+    return {"A_prev": case.A_prev, "W": case.W, "b": case.b}
+
+
+def _conv_forward(impl, case, args):
+    return call(impl.conv_forward, "conv_forward", args["A_prev"], args["W"], args["b"], case.hparameters)[0]
+
+
+def _conv_backward(impl, case, dZ):
+    grads = call(impl.conv_backward, "conv_backward", dZ, (case.A_prev, case.W, case.b, case.hparameters))
+    return dict(zip(("A_prev", "W", "b"), grads))
+
+
+def _conv_bound(case, args):
+    kh, kw, c_in, _ = case.W.shape
+    return kh * kw * c_in * np.abs(args["A_prev"]).max() * np.abs(args["W"]).max() + np.abs(args["b"]).max()
+
+
+def _conv_terms(case):
+    m, n_H, n_W, n_C = S.conv_output_shape(case)
+    kh, kw, c_in, _ = case.W.shape
+    return max(kh * kw * c_in + 1, kh * kw * n_C, m * n_H * n_W)
+
+
+def _pool_forward(impl, case, args):
+    return call(impl.pool_forward, "pool_forward", args["A_prev"], case.hparameters, case.mode)[0]
+
+
+def _pool_backward(impl, case, dA):
+    return {"A_prev": call(impl.pool_backward, "pool_backward", dA, (case.A_prev, case.hparameters), case.mode)}
+
+
+def _pool_terms(case):
+    return case.f * case.f + (-(-case.f // case.stride)) ** 2
+
+
+GRADS = [
+    *[
+        GradSpec(
+            name=f"conv_backward-d{wrt}",
+            function="conv_backward",
+            requires=("conv_forward", "conv_backward"),
+            samples=S.conv_cases(dtypes=F64, kinds=S.VALUE_KINDS),
+            wrt=wrt,
+            forward=_conv_forward,
+            backward=_conv_backward,
+            step=1.0,
+            bound=_conv_bound,
+            n_terms=_conv_terms,
+        )
+        for wrt in ("A_prev", "W", "b")
+    ],
+    GradSpec(
+        name="pool_backward[max]-dA_prev",
+        function="pool_backward",
+        requires=("pool_forward", "pool_backward"),
+        samples=S.pool_cases(modes=("max",), dtypes=F64, kinds=("distinct",)),
+        wrt="A_prev",
+        forward=_pool_forward,
+        backward=_pool_backward,
+        step=0.1,
+        bound=lambda case, args: np.abs(args["A_prev"]).max(),
+        n_terms=_pool_terms,
+    ),
+    GradSpec(
+        name="pool_backward[average]-dA_prev",
+        function="pool_backward",
+        requires=("pool_forward", "pool_backward"),
+        samples=S.pool_cases(modes=("average",), dtypes=F64, kinds=S.VALUE_KINDS),
+        wrt="A_prev",
+        forward=_pool_forward,
+        backward=_pool_backward,
+        step=1.0,
+        bound=lambda case, args: np.abs(args["A_prev"]).max(),
+        n_terms=_pool_terms,
+    ),
+]
+
+
+def _args(case):
+    return _conv_args(case) if hasattr(case, "W") else {"A_prev": case.A_prev}
+
+
+def _max_pool_gap(case) -> float:
+    """Smallest distance between the top two values of any window (inf for 1-element windows)."""
+    A, f, s = case.A_prev, case.f, case.stride
+    n_H, n_W = S.pool_output_shape(case)[1:3]
+    gap = np.inf
+    for h in range(n_H):
+        for w in range(n_W):
+            window = np.sort(A[:, h * s : h * s + f, w * s : w * s + f, :].reshape(A.shape[0], -1, A.shape[3]), axis=1)
+            if window.shape[1] > 1:
+                gap = min(gap, float((window[:, -1] - window[:, -2]).min()))
+    return gap
+
+
+def _perturbed(spec, case, direction, sign):
+    args = _args(case)
+    args[spec.wrt] = args[spec.wrt] + sign * spec.step * direction
+    return args
+
+
+def _precondition(spec, case, directions_max):
+    if spec.name.startswith("pool_backward[max]"):
+        # the perturbation must not change any window's winner
+        assume(_max_pool_gap(case) > 2 * spec.step * directions_max)
+
+
+def _ids(specs):
+    return [pytest.param(g, id=g.name) for g in specs]
+
+
+@pytest.mark.family("gradient")
+@pytest.mark.parametrize("spec", _ids(GRADS))
+@given(data=st.data())
+def test_gradient_directional(impl, spec, data):
+    """u.(f(x+hv) - f(x-hv))/(2h) == (J^T u).v: two forward evaluations and one backward."""
+    require(impl, spec.requires)
+    case = data.draw(spec.samples, label="case")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="direction seed"))
+    x = _args(case)[spec.wrt]
+    v = rng.uniform(-1, 1, x.shape)
+    _precondition(spec, case, np.abs(v).max())
+    plus, minus = (_perturbed(spec, case, v, sign) for sign in (1, -1))
+    f_plus, f_minus = spec.forward(impl, case, plus), spec.forward(impl, case, minus)
+    u = rng.standard_normal(np.shape(f_plus))
+    grad = spec.backward(impl, case, u)[spec.wrt]
+    if np.shape(grad) != x.shape:
+        raise CheckFailure("shape", f"{spec.name}: gradient shape {np.shape(grad)}, expected {x.shape}")
+    lhs = float(np.sum(u * (f_plus - f_minus))) / (2 * spec.step)
+    rhs = float(np.sum(grad * v))
+    bound = max(spec.bound(case, plus), spec.bound(case, minus))
+    tol = fd_tolerance(np.abs(u).sum() * bound / spec.step + float(np.sum(np.abs(grad) * np.abs(v))), spec.n_terms(case))
+    ratio = abs(lhs - rhs) / tol if tol > 0 else (0.0 if lhs == rhs else np.inf)
+    Stats.record(ratio, spec.name)
+    if ratio > 1:
+        raise CheckFailure(
+            "values",
+            f"{spec.name}: directional derivative u.(Jv) by central differences = {lhs!r}, "
+            f"but (J^T u).v from the backward = {rhs!r}; |diff| {abs(lhs - rhs):.3g} > tolerance {tol:.3g} ({ratio:.3g}x)",
+        )
+
+
+@pytest.mark.family("gradient")
+@pytest.mark.parametrize("spec", _ids(GRADS))
+@given(data=st.data())
+def test_gradient_full_jacobian(impl, spec, data):
+    """For tiny inputs, every entry of J by central differences equals the backward's J."""
+    require(impl, spec.requires)
+    case = data.draw(spec.samples, label="case")
+    x = _args(case)[spec.wrt]
+    _precondition(spec, case, 1.0)
+    out0 = spec.forward(impl, case, _args(case))
+    assume(x.size <= MAX_JACOBIAN and np.size(out0) <= MAX_JACOBIAN)
+    J_fd = np.empty((np.size(out0), x.size))
+    bound = 0.0
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = 1.0
+        e = e.reshape(x.shape)
+        plus, minus = (_perturbed(spec, case, e, sign) for sign in (1, -1))
+        J_fd[:, i] = (spec.forward(impl, case, plus) - spec.forward(impl, case, minus)).ravel() / (2 * spec.step)
+        bound = max(bound, spec.bound(case, plus), spec.bound(case, minus))
+    J_bw = np.empty_like(J_fd)
+    for j in range(np.size(out0)):
+        u = np.zeros(np.size(out0))
+        u[j] = 1.0
+        J_bw[j] = np.asarray(spec.backward(impl, case, u.reshape(np.shape(out0)))[spec.wrt]).ravel()
+    tol = np.array([[fd_tolerance(bound / spec.step + abs(jb), spec.n_terms(case)) for jb in row] for row in J_bw])
+    ratio = np.abs(J_fd - J_bw) / tol
+    worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    Stats.record(float(ratio[worst]), spec.name)
+    if ratio[worst] > 1:
+        out_index = np.unravel_index(worst[0], np.shape(out0))
+        in_index = np.unravel_index(worst[1], x.shape)
+        raise CheckFailure(
+            "values",
+            f"{spec.name}: d out{tuple(map(int, out_index))} / d {spec.wrt}{tuple(map(int, in_index))}: "
+            f"central differences {J_fd[worst]!r}, backward {J_bw[worst]!r} (tolerance {tol[worst]:.3g}, {ratio[worst]:.3g}x)",
+        )

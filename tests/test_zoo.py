@@ -1,0 +1,43 @@
+"""Meta-test: the suite catches every member of the bug zoo.
+
+Each member of zoo/ is a complete implementation with exactly one defect. The suite is run on
+it as a user would run it (`convcheck verify MEMBER -x`, ci profile) and must report a failed
+check -- exit status 1, not an internal error (3) or a pass (0). That the suite passes on both
+bundled references is the main property run itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ZOO = Path(__file__).resolve().parent.parent / "zoo"
+MEMBERS = sorted(p for p in ZOO.glob("*.py") if not p.name.startswith("_"))
+
+
+def test_zoo_is_large_enough():
+    assert len(MEMBERS) >= 15, [m.name for m in MEMBERS]
+
+
+@pytest.mark.parametrize("member", MEMBERS, ids=[m.stem for m in MEMBERS])
+def test_suite_catches_zoo_member(member, tmp_path):
+    report = tmp_path / "report.json"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "convcheck.cli", "verify", str(member), "-x", "--profile", "ci", "--report-json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    failed = [r for r in json.loads(report.read_text())["rows"] if r["failed"]] if report.exists() else []
+    assert result.returncode == 1, (
+        f"convcheck verify {member.name} exited {result.returncode} (1 = a check failed); "
+        f"failed rows: {failed}\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
+    )
+    assert failed and not any(k.startswith("internal error") for r in failed for k in r["kinds"]), failed

@@ -1,0 +1,15 @@
+"""conv_forward flips the kernel (true convolution) instead of cross-correlating.
+
+Only filters that are not symmetric under a 180-degree rotation (so f > 1) give wrong values.
+"""
+from convcheck.reference import loops, params
+from convcheck.reference.loops import *  # noqa: F401,F403
+
+DEFECT = "conv_forward uses W[::-1, ::-1] (convolution instead of cross-correlation)"
+BREAKS = ("conv_forward",)
+
+
+def conv_forward(A_prev, W, b, hparameters):
+    params.parse_conv(A_prev, W, b, hparameters)
+    Z, _ = loops.conv_forward(A_prev, W[::-1, ::-1], b, hparameters)  # BUG: kernel rotated
+    return Z, (A_prev, W, b, hparameters)
