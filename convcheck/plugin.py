@@ -60,6 +60,9 @@ def pytest_addoption(parser):
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     config.addinivalue_line("markers", "family(name): the check family of a property test")
+    # NaN/inf inputs are drawn on purpose: NumPy's warnings about them are expected there
+    for message in ("invalid value encountered", "overflow encountered", "divide by zero encountered"):
+        config.addinivalue_line("filterwarnings", f"ignore:{message}:RuntimeWarning")
     try:
         spec = config.getoption("--impl")
         config._convcheck_impls = [load(spec)] if spec else [load(name) for name in DEFAULT_IMPLEMENTATIONS]
