@@ -123,7 +123,7 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, tol: np.ndarray, what
         raise CheckFailure("values", f"{what}: at index {index} expected {e[index]!r}, got {a[index]!r} (non-finite values differ)")
     finite = np.isfinite(e)
     diff = np.where(finite, np.abs(a - e), 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(diff == 0, 0.0, diff / t)
     if ratio.size == 0:
         return

@@ -19,6 +19,11 @@ def zero_pad(X, pad):
     return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="constant", constant_values=0)
 
 
+def _as64(x):
+    """A C-ordered float64 copy or view: the summation order must not depend on the caller's layout."""
+    return np.ascontiguousarray(x, dtype=np.float64)
+
+
 def _single_step(a_slice_prev, W, b):
     return np.sum(a_slice_prev * W) + b
 
@@ -26,8 +31,7 @@ def _single_step(a_slice_prev, W, b):
 def conv_single_step(a_slice_prev, W, b):
     """One filter W (f, f, n_C_prev) with bias b (1, 1, 1) applied to one window: a scalar."""
     dtype = params.check_single_step(a_slice_prev, W, b)
-    as64 = np.float64
-    value = _single_step(a_slice_prev.astype(as64), W.astype(as64), as64(b[0, 0, 0]))
+    value = _single_step(_as64(a_slice_prev), _as64(W), np.float64(b[0, 0, 0]))
     return dtype.type(value)
 
 
@@ -37,8 +41,8 @@ def conv_forward(A_prev, W, b, hparameters):
     geometry = call.geometry
     (ph, pw), (n_H, n_W) = geometry.pad, geometry.out
     m = A_prev.shape[0]
-    A_pad = np.pad(A_prev.astype(np.float64), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
-    W64, b64 = W.astype(np.float64), b.astype(np.float64)
+    A_pad = np.pad(_as64(A_prev), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    W64, b64 = _as64(W), _as64(b)
     Z = np.zeros((m, n_H, n_W, call.n_C))
     for i in range(m):
         for h in range(n_H):
@@ -56,8 +60,8 @@ def conv_backward(dZ, cache):
     geometry = call.geometry
     (ph, pw), (n_H, n_W) = geometry.pad, geometry.out
     m = A_prev.shape[0]
-    A_pad = np.pad(A_prev.astype(np.float64), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
-    W64, dZ64 = W.astype(np.float64), dZ.astype(np.float64)
+    A_pad = np.pad(_as64(A_prev), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    W64, dZ64 = _as64(W), _as64(dZ)
     dA_pad = np.zeros_like(A_pad)
     dW = np.zeros(W.shape)
     db = np.zeros(b.shape)
@@ -70,7 +74,7 @@ def conv_backward(dZ, cache):
                     dA_pad[i, rows, cols, :] += W64[:, :, :, c] * g
                     dW[:, :, :, c] += A_pad[i, rows, cols, :] * g
                     db[:, :, :, c] += g
-    dA_prev = geometry.unpad(dA_pad)
+    dA_prev = np.ascontiguousarray(geometry.unpad(dA_pad))
     return tuple(x.astype(call.dtype, copy=False) for x in (dA_prev, dW, db))
 
 
@@ -78,7 +82,7 @@ def pool_forward(A_prev, hparameters, mode="max"):
     """Max or average of every f x f window of each channel, windows `stride` apart."""
     call = params.parse_pool(A_prev, hparameters, mode)
     (n_H, n_W), m, n_C = call.geometry.out, A_prev.shape[0], A_prev.shape[3]
-    A64 = A_prev.astype(np.float64)
+    A64 = _as64(A_prev)
     A = np.zeros((m, n_H, n_W, n_C))
     for i in range(m):
         for h in range(n_H):
@@ -122,7 +126,7 @@ def pool_backward(dA, cache, mode="max"):
     """Gradient of pool_forward: max sends each dA to its window's winner, average spreads it evenly."""
     A_prev, call = params.parse_pool_cache(dA, cache, mode)
     (n_H, n_W), m, n_C = call.geometry.out, A_prev.shape[0], A_prev.shape[3]
-    A64, dA64 = A_prev.astype(np.float64), dA.astype(np.float64)
+    A64, dA64 = _as64(A_prev), _as64(dA)
     dA_prev = np.zeros(A_prev.shape)
     for i in range(m):
         for h in range(n_H):

@@ -56,7 +56,7 @@ def check_real(name: str, value: Any) -> float:
 
 def check_keys(name: str, hparameters: Any, required: tuple[str, ...]) -> Mapping[str, Any]:
     if not isinstance(hparameters, Mapping):
-        raise ValueError(f"{name} must be a dict, got {_describe(hparameters)}")
+        raise ValueError(f"{name} must be a dict (a mapping), got {_describe(hparameters)}")
     missing = [key for key in required if key not in hparameters]
     if missing:
         raise ValueError(f"{name} is missing key(s) {missing}; got keys {sorted(map(str, hparameters))}")
