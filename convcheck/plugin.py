@@ -38,7 +38,9 @@ settings.register_profile(
     "thorough", max_examples=10 * CI_EXAMPLES, phases=list(Phase), print_blob=True, **_common
 )
 settings.load_profile("dev")
-TIMEOUTS = {"dev": 300, "ci": 300, "thorough": 3000}  # seconds per test: a hanging call is cut off
+# A backstop per test (pytest-timeout, thread method: it ends the process with a stack dump);
+# hanging implementation calls are cut off much sooner, per call, by --call-timeout.
+TIMEOUTS = {"dev": 900, "ci": 900, "thorough": 7200}
 
 
 def pytest_addoption(parser):
@@ -53,6 +55,13 @@ def pytest_addoption(parser):
         "--family",
         default=None,
         help=f"comma-separated check families to run, of {', '.join(FAMILIES)} (default: all)",
+    )
+    group.addoption(
+        "--call-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="cut off any single call into the implementation after SECONDS (default 60; 0 = never)",
     )
     group.addoption("--report-json", default=None, metavar="PATH", help="write the summary as JSON to PATH")
 
@@ -81,6 +90,10 @@ def pytest_configure(config):
     config._convcheck_profile = profile
     if getattr(config.option, "timeout", None) is None and profile in TIMEOUTS:
         config.option.timeout = TIMEOUTS[profile]
+        config.option.timeout_method = "thread"
+    from convcheck.properties.asserts import CallLimit
+
+    CallLimit.seconds = config.getoption("--call-timeout")
     config._convcheck_summary = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": []})
     try:
         import torch

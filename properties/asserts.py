@@ -7,6 +7,9 @@ wrong into a `CheckFailure` of a named kind and checks that no input was modifie
 from __future__ import annotations
 
 import copy
+import signal
+import threading
+from contextlib import contextmanager
 from typing import Any, Callable
 
 import numpy as np
@@ -19,6 +22,7 @@ KINDS = (
     "dtype",
     "values",
     "input modified",
+    "timeout",  # a call did not return in time
 )
 
 
@@ -73,6 +77,37 @@ def _same(before: Any, after: Any) -> bool:
     return bool(before == after)
 
 
+class CallTimeout(BaseException):
+    """Raised by the alarm inside a call that ran past its time (BaseException: the call's own
+    `except Exception` must not swallow it)."""
+
+
+class CallLimit:
+    seconds = 60.0  # per call into the implementation; the plugin sets it from --call-timeout
+
+
+@contextmanager
+def _time_limit():
+    """Interrupt the call after CallLimit.seconds, where POSIX alarms are available (main thread).
+
+    A per-call limit, not only a per-test one: Hypothesis replays a failing example while it
+    shrinks, and a hang must end each replay, not just the first."""
+    if CallLimit.seconds <= 0 or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise CallTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, CallLimit.seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def call(fn: Callable, name: str, *args: Any, valid: bool = True) -> Any:
     """Call the implementation's `name` on args that the contract calls valid (or not).
 
@@ -82,7 +117,10 @@ def call(fn: Callable, name: str, *args: Any, valid: bool = True) -> Any:
     """
     before = [_snapshot(a) for a in args]
     try:
-        result = fn(*args)
+        with _time_limit():
+            result = fn(*args)
+    except CallTimeout:
+        raise CheckFailure("timeout", f"{name} did not return within {CallLimit.seconds:g} s") from None
     except ValueError as exc:
         if valid:
             raise CheckFailure("rejected valid", f"{name} raised ValueError on a valid input: {exc}") from exc

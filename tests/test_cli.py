@@ -1,0 +1,62 @@
+"""`convcheck verify` as a user runs it: exit statuses, skips for missing functions, hangs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+IMPLS = Path(__file__).resolve().parent / "impls"
+ZOO = Path(__file__).resolve().parent.parent / "zoo"
+
+
+def verify(*args, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "convcheck.cli", "verify", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_import_failure_is_one_clear_error_and_exit_2():
+    result = verify(IMPLS / "import_error.py")
+    assert result.returncode == 2, result
+    assert "broken on purpose" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["no/such/file.py"], ["no_such_module_xyz"], ["--profile", "nightly"], ["--family", "speed"]])
+def test_bad_command_line_exits_2(args):
+    assert verify(*args).returncode == 2
+
+
+def test_missing_functions_skip_only_their_checks(tmp_path):
+    report = tmp_path / "r.json"
+    result = verify(IMPLS / "partial.py", "--family", "forward,contract", "--report-json", report)
+    assert result.returncode == 0, result.stdout[-2000:]
+    rows = {(r["function"], r["family"]): r for r in json.loads(report.read_text())["rows"]}
+    assert rows[("zero_pad", "forward")]["passed"] and not rows[("zero_pad", "forward")]["skipped"]
+    assert rows[("conv_forward", "forward")]["skipped"] and not rows[("conv_forward", "forward")]["passed"]
+    assert "partial lacks conv_forward" in subprocess.run(
+        [sys.executable, "-m", "pytest", str(Path(__file__).parent.parent / "properties"), f"--impl={IMPLS / 'partial.py'}",
+         "--family=forward", "-rs", "-q"], capture_output=True, text=True).stdout
+
+
+def test_a_hanging_call_is_cut_off_and_reported(tmp_path):
+    report = tmp_path / "r.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", str(Path(__file__).parent.parent / "properties"), f"--impl={IMPLS / 'hangs.py'}",
+         "--family=forward", "-k", "zero_pad", "--call-timeout=2", f"--report-json={report}", "-q"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    kinds = [k for r in json.loads(report.read_text())["rows"] for k in r["kinds"]]
+    assert kinds and set(kinds) == {"timeout"}, kinds
+
+
+def test_a_failing_check_exits_1_and_names_its_kind(tmp_path):
+    report = tmp_path / "r.json"
+    result = verify(ZOO / "flipped_kernel.py", "-x", "--family", "forward", "--report-json", report)
+    assert result.returncode == 1
+    failed = [r for r in json.loads(report.read_text())["rows"] if r["failed"]]
+    assert failed == [{**failed[0], "function": "conv_forward", "family": "forward", "kinds": ["values"]}]
