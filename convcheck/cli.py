@@ -29,7 +29,50 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("-n", "--workers", default="0", help="xdist workers, e.g. 2 or auto (default: 0, in process)")
     verify.add_argument("--report-json", metavar="PATH", help="also write the summary as JSON to PATH")
     verify.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing check")
+    replay = sub.add_parser("repro", help="replay a recorded failure folder (exit 0 gone, 1 still there, 125 cannot run)")
+    replay.add_argument("path", help="folder with case.json and arrays.npz")
+    replay.add_argument("--impl", help="run on this implementation instead of the recorded one")
+    replay.add_argument("--plot", metavar="PNG", help="draw implementation, oracle and difference")
+    promote = sub.add_parser("promote", help="move a recorded failure into the regression corpus")
+    promote.add_argument("path", help="folder with case.json and arrays.npz")
+    promote.add_argument("name", help="name of the regression case (letters, digits, _ and -)")
+    promote.add_argument("--corpus", default=None, help="corpus folder (default: properties/regressions of this checkout)")
     return parser
+
+
+def replay(args: argparse.Namespace) -> int:
+    from . import repro_template
+
+    argv = ["--case", args.path] + (["--impl", args.impl] if args.impl else []) + (["--plot", args.plot] if args.plot else [])
+    return repro_template.main(argv)
+
+
+def promote(args: argparse.Namespace) -> int:
+    import re
+    import shutil
+
+    from . import properties, repro_template
+
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{1,80}", args.name):
+        print(f"convcheck: promote: bad name {args.name!r} (letters, digits, _ and - only)", file=sys.stderr)
+        return EXIT_USAGE
+    try:  # only a case that loads cleanly enters the corpus
+        repro_template.load_case(args.path)
+        repro_template.load_arrays(args.path)
+    except repro_template.CaseError as exc:
+        print(f"convcheck: promote: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    corpus = args.corpus or os.path.join(os.path.dirname(os.path.abspath(properties.__file__)), "regressions")
+    target = os.path.join(corpus, args.name)
+    if os.path.exists(target):
+        print(f"convcheck: promote: {target} exists already", file=sys.stderr)
+        return EXIT_USAGE
+    os.makedirs(target)
+    for name in ("case.json", "arrays.npz"):
+        shutil.copyfile(os.path.join(args.path, name), os.path.join(target, name))
+    shutil.rmtree(args.path)
+    print(f"promoted to {target}")
+    return EXIT_OK
 
 
 def _outcome(returncode: int, report_path: str) -> int:
@@ -82,7 +125,7 @@ def main(argv=None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: 2 for a wrong command line, 0 for --help
         return int(exc.code or 0)
-    return verify(args)
+    return {"verify": verify, "repro": replay, "promote": promote}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -63,12 +63,19 @@ def pytest_addoption(parser):
         metavar="SECONDS",
         help="cut off any single call into the implementation after SECONDS (default 60; 0 = never)",
     )
+    group.addoption(
+        "--repro-dir",
+        default=os.path.join(".convcheck", "repros"),
+        metavar="DIR",
+        help="write a replayable case (case.json, arrays.npz, repro.py) per failing test here (default .convcheck/repros)",
+    )
     group.addoption("--report-json", default=None, metavar="PATH", help="write the summary as JSON to PATH")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     config.addinivalue_line("markers", "family(name): the check family of a property test")
+    config.addinivalue_line("markers", "regression: a replay of a promoted case (runs before fuzzing)")
     # NaN/inf inputs are drawn on purpose: NumPy's warnings about them are expected there
     for message in ("invalid value encountered", "overflow encountered", "divide by zero encountered"):
         config.addinivalue_line("filterwarnings", f"ignore:{message}:RuntimeWarning")
@@ -94,7 +101,7 @@ def pytest_configure(config):
     from convcheck.properties.asserts import CallLimit
 
     CallLimit.seconds = config.getoption("--call-timeout")
-    config._convcheck_summary = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": []})
+    config._convcheck_summary = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": [], "repros": []})
     try:
         import torch
 
@@ -116,12 +123,16 @@ def _family(item) -> str | None:
 
 def _function(item) -> str:
     params = getattr(item, "callspec", None)
-    for param in ("op", "spec", "entry", "function"):
+    for param in ("op", "spec", "entry", "function", "case"):
         value = params.params.get(param) if params else None
         function = value if isinstance(value, str) else getattr(value, "function", None)
+        if isinstance(value, dict):  # a regression case
+            function = value.get("function")
         if function:
             return function
-    return item.originalname
+    layer = params.params.get("layer") if params else None  # metamorphic laws: named by law and layer
+    name = item.originalname.removeprefix("test_")
+    return f"{name}[{layer}]" if layer else name
 
 
 def pytest_collection_modifyitems(config, items):
@@ -133,15 +144,26 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
     # cheapest, most telling families first: with -x a defect is found soonest
-    keep.sort(key=lambda it: FAMILIES.index(_family(it)) if _family(it) in FAMILIES else -1)
+    keep.sort(key=_order)
     items[:] = keep
+
+
+def _order(item) -> int:
+    """Regression replays first, then families cheapest and most telling first (with -x a
+    defect is found soonest); tests outside the families (the suite's own) before all."""
+    if item.get_closest_marker("regression"):
+        return -1
+    family = _family(item)
+    return FAMILIES.index(family) if family in FAMILIES else -2
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     from convcheck.properties.asserts import Stats
+    from convcheck.repro import Recorder
 
     Stats.reset()
+    Recorder.clear()
     yield
     item.user_properties.append(("convcheck_worst", (Stats.worst_ratio, Stats.worst_what)))
 
@@ -160,6 +182,39 @@ def pytest_runtest_makereport(item, call):
         exc = call.excinfo.value
         kind = exc.kind if isinstance(exc, CheckFailure) else f"internal error ({type(exc).__name__})"
         report.user_properties.append(("convcheck_kind", kind))
+        if isinstance(exc, CheckFailure):
+            _write_repro(item, report, exc)
+
+
+def _shown(path: str) -> str:
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def _write_repro(item, report, failure):
+    """Write the failing example as a standalone case and tell the reader how to replay it."""
+    from convcheck import repro
+
+    impl = item.callspec.params.get("impl") if hasattr(item, "callspec") else None
+    if item.get_closest_marker("regression"):
+        folder = item.callspec.params["folder"]
+        report.sections.append(("convcheck repro", f"replay this case:\n    convcheck repro {_shown(str(folder))} --impl {impl.source}"))
+        return
+    built = repro.case_from_recorder(
+        test=item.nodeid,
+        implementation=impl.source if impl else "",
+        api="tutorial",
+        failure=failure,
+        versions=versions(),
+    )
+    if built is None:
+        report.sections.append(("convcheck repro", "no standalone replay for this check; rerun the test with pytest"))
+        return
+    folder = repro.write_folder(item.config.getoption("--repro-dir"), repro.folder_name(item.nodeid), *built)
+    report.user_properties.append(("convcheck_repro", folder))
+    report.sections.append(
+        ("convcheck repro", f"replay this case without Hypothesis or pytest:\n    python {_shown(folder)}/repro.py")
+    )
 
 
 def pytest_runtest_logreport(report):
@@ -174,6 +229,8 @@ def pytest_runtest_logreport(report):
         row["worst"] = max(row["worst"], props["convcheck_worst"][0])
     if "convcheck_kind" in props:
         row["kinds"].append(props["convcheck_kind"])
+    if "convcheck_repro" in props:
+        row["repros"].append(props["convcheck_repro"])
 
 
 _CONFIG: list = []
@@ -207,11 +264,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr = terminalreporter
     impls = ", ".join(i.name for i in config._convcheck_impls)
     tr.section(f"convcheck summary ({impls}; profile {config._convcheck_profile})")
-    tr.write_line(f"{'function':<26}{'family':<13}{'passed':>7}{'failed':>7}{'skipped':>8}  {'worst/tol':>9}  failure kinds")
+    tr.write_line(f"{'function / law':<34}{'family':<13}{'passed':>7}{'failed':>7}{'skipped':>8}  {'worst/tol':>9}  failure kinds")
     for r in rows:
         kinds = ", ".join(sorted(set(r["kinds"])))
         tr.write_line(
-            f"{r['function']:<26}{r['family']:<13}{r['passed']:>7}{r['failed']:>7}{r['skipped']:>8}  {r['worst']:>9.3g}  {kinds}"
+            f"{r['function']:<34}{r['family']:<13}{r['passed']:>7}{r['failed']:>7}{r['skipped']:>8}  {r['worst']:>9.3g}  {kinds}"
         )
     path = config.getoption("--report-json")
     if path:

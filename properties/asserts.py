@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from convcheck.repro import Recorder
+
 KINDS = (
     "raised",  # the implementation raised on a valid input (other than ValueError)
     "rejected valid",  # ValueError on a valid input
@@ -116,6 +118,7 @@ def call(fn: Callable, name: str, *args: Any, valid: bool = True) -> Any:
     Either way, every argument must be unchanged afterwards.
     """
     before = [_snapshot(a) for a in args]
+    Recorder.record_call(name, args, before, valid)
     try:
         with _time_limit():
             result = fn(*args)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from convcheck.repro import Recorder
+
 from .asserts import assert_array, assert_close
 from .ops import OpSpec, Sample
 
@@ -32,5 +34,6 @@ def as_array(value):
 def check_outputs(op: OpSpec, outputs: dict, expected: dict, sample: Sample, source: str) -> None:
     dtype = op.dtype(sample)
     for name, (want, tol) in expected.items():
+        Recorder.record_tolerance(name, tol)
         got = assert_array(as_array(outputs[name]), want.shape, dtype, f"{op.function}: {name}")
         assert_close(got, want, tol, f"{op.function}: {name} vs {source}")

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from convcheck.properties.asserts import call
 from convcheck.properties.checks import require, require_torch
 from convcheck.properties.ops import OPS_BY_NAME, T
+from convcheck.repro import Recorder
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def test_error_equivalence_with_torch(impl, function, data):
     require(impl, (function,))
     require_torch()
     config = data.draw(_numeric_configs(function), label="config")
+    Recorder.start(function, "contract", "contract")
     torch_call, impl_call = _numeric_call(function, config, impl)
     valid = _torch_accepts(torch_call) and not _deliberately_invalid(function, config)
     impl_call(valid)
@@ -185,4 +187,5 @@ def test_contract_rejects(impl, entry, data):
     require(impl, (entry.function,))
     op = OPS_BY_NAME[entry.op]
     args = entry.spoil(data.draw(op.samples(), label="valid sample spoiled"))
+    Recorder.start(entry.function, "contract", "contract")
     call(getattr(impl, entry.function), entry.function, *args, valid=False)

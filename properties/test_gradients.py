@@ -22,6 +22,7 @@ from convcheck.oracle.tolerances import fd_tolerance
 from convcheck.properties import strategies as S
 from convcheck.properties.asserts import CheckFailure, Stats, call
 from convcheck.properties.checks import require
+from convcheck.repro import Recorder
 
 F64 = (np.dtype(np.float64),)
 MAX_JACOBIAN = 64  # full Jacobian mode only for inputs and outputs up to this many elements
@@ -151,6 +152,17 @@ def _precondition(spec, case, directions_max):
         assume(_max_pool_gap(case) > 2 * spec.step * directions_max)
 
 
+GRADIENT_OF = {"A_prev": ("dA_prev", 0), "W": ("dW", 1), "b": ("db", 2)}  # backward output, forward position
+
+
+def _record(spec, case, u, v, tol):
+    """Make the failing example replayable: the check as one directional derivative."""
+    output, position = GRADIENT_OF[spec.wrt]
+    forward = "conv_forward" if isinstance(case, S.ConvCase) else "pool_forward"
+    Recorder.context["gradient"] = {"forward": forward, "wrt": output, "position": position, "step": spec.step, "tolerance": tol}
+    Recorder.arrays.update(u=np.asarray(u, dtype=np.float64), v=np.asarray(v, dtype=np.float64))
+
+
 def _ids(specs):
     return [pytest.param(g, id=g.name) for g in specs]
 
@@ -162,6 +174,7 @@ def test_gradient_directional(impl, spec, data):
     """u.(f(x+hv) - f(x-hv))/(2h) == (J^T u).v: two forward evaluations and one backward."""
     require(impl, spec.requires)
     case = data.draw(spec.samples, label="case")
+    Recorder.start(spec.function, "gradient", "gradient")
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="direction seed"))
     x = _args(case)[spec.wrt]
     v = rng.uniform(-1, 1, x.shape)
@@ -179,6 +192,7 @@ def test_gradient_directional(impl, spec, data):
     ratio = abs(lhs - rhs) / tol if tol > 0 else (0.0 if lhs == rhs else np.inf)
     Stats.record(ratio, spec.name)
     if ratio > 1:
+        _record(spec, case, u, v, tol)
         raise CheckFailure(
             "values",
             f"{spec.name}: directional derivative u.(Jv) by central differences = {lhs!r}, "
@@ -193,6 +207,7 @@ def test_gradient_full_jacobian(impl, spec, data):
     """For tiny inputs, every entry of J by central differences equals the backward's J."""
     require(impl, spec.requires)
     case = data.draw(spec.samples, label="case")
+    Recorder.start(spec.function, "gradient", "gradient")
     x = _args(case)[spec.wrt]
     _precondition(spec, case, 1.0)
     out0 = spec.forward(impl, case, _args(case))
@@ -218,6 +233,10 @@ def test_gradient_full_jacobian(impl, spec, data):
     if ratio[worst] > 1:
         out_index = np.unravel_index(worst[0], np.shape(out0))
         in_index = np.unravel_index(worst[1], x.shape)
+        u, v = np.zeros(np.shape(out0)), np.zeros(x.shape)
+        u[out_index], v[in_index] = 1.0, 1.0
+        spec.backward(impl, case, u)  # the replayable call: backward of this unit upstream gradient
+        _record(spec, case, u, v, float(tol[worst]))
         raise CheckFailure(
             "values",
             f"{spec.name}: d out{tuple(map(int, out_index))} / d {spec.wrt}{tuple(map(int, in_index))}: "

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from convcheck.properties import strategies as S
+from convcheck.repro import Recorder
 from convcheck.properties.checks import check_outputs, require, require_torch
 from convcheck.properties.ops import OPS
 
@@ -27,6 +28,8 @@ def _check(impl, op, oracle, data):
     require_torch()
     kinds = S.SPECIAL_KINDS if op.specials else S.VALUE_KINDS
     sample = data.draw(op.samples(kinds=kinds), label="sample")
+    family = "backward" if op.function in BACKWARD_FUNCTIONS else "forward"
+    Recorder.start(op.function, "oracle", family, oracle=oracle, dtype=op.dtype(sample))
     outputs = op.run(impl, sample)
     check_outputs(op, outputs, op.oracles[oracle](sample), sample, oracle)
 

@@ -1,0 +1,135 @@
+"""Turning a failing property into a standalone case: case.json + arrays.npz + repro.py.
+
+The property tests say what they check (`Recorder.start`); every call into the implementation
+is recorded by `properties.asserts.call`. When a test fails, Hypothesis has just replayed the
+minimal example, so the recorder holds exactly that example's calls; the plugin then writes
+the folder. Replaying uses convcheck/repro_template.py, copied verbatim as repro.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from . import repro_template as template
+
+TEMPLATE_PATH = template.__file__
+
+
+class Recorder:
+    """What the current example checks and which calls it made."""
+
+    context: dict | None = None
+    calls: list = []
+    arrays: dict = {}
+
+    @classmethod
+    def start(cls, function: str, check: str, family: str, oracle: str | None = None, dtype=None, gradient=None) -> None:
+        cls.context = {"function": function, "check": check, "family": family, "oracle": oracle,
+                       "dtype": None if dtype is None else str(np.dtype(dtype)), "gradient": gradient, "outputs": []}
+        cls.calls, cls.arrays = [], {}
+
+    @classmethod
+    def record_call(cls, name: str, args: tuple, snapshot: list, valid: bool) -> None:
+        if cls.context is not None:
+            cls.calls.append((name, args, snapshot, valid))
+
+    @classmethod
+    def record_tolerance(cls, output: str, tol: np.ndarray) -> None:
+        if cls.context is not None:
+            cls.context["outputs"].append(output)
+            cls.arrays[f"tol__{output}"] = np.asarray(tol, dtype=np.float64)
+
+    @classmethod
+    def clear(cls) -> None:
+        cls.context, cls.calls, cls.arrays = None, [], {}
+
+
+def _layout(x: np.ndarray) -> str:
+    if not x.flags.writeable:
+        return "read_only"
+    if x.flags.c_contiguous:
+        return "contiguous"
+    return "fortran" if x.flags.f_contiguous else "strided_view"
+
+
+def encode(value: Any, original: Any, arrays: dict) -> Any:
+    """The exact argument as tagged JSON; arrays go to `arrays` (the value before the call,
+    the layout of what the caller passed)."""
+    if isinstance(value, np.ndarray):
+        name = f"arg{len([k for k in arrays if k.startswith('arg')])}"
+        arrays[name] = np.ascontiguousarray(value)
+        return {"array": [name, _layout(original) if isinstance(original, np.ndarray) else "contiguous"]}
+    if isinstance(value, (list, tuple)):
+        originals = original if isinstance(original, (list, tuple)) and len(original) == len(value) else value
+        return {type(value).__name__ if type(value) in (list, tuple) else "tuple": [encode(v, o, arrays) for v, o in zip(value, originals)]}
+    if isinstance(value, dict):
+        return {"dict": [[str(k), encode(v, (original or {}).get(k, v), arrays)] for k, v in value.items()]}
+    for kind, tag in ((bool, "bool"), (np.bool_, "np.bool_"), (int, "int"), (float, "float"), (str, "str"),
+                      (np.float32, "np.float32"), (np.float64, "np.float64"), (np.integer, "np.int64")):
+        if isinstance(value, kind):
+            return {tag: value.item() if isinstance(value, np.generic) else value}
+    if isinstance(value, complex):
+        return {"complex": [value.real, value.imag]}
+    if value is None:
+        return {"none": None}
+    return {"str": repr(value)[:64]}
+
+
+def folder_name(nodeid: str) -> str:
+    """A safe, unique folder name for a test id (also unique under xdist: one test, one name)."""
+    readable = re.sub(r"[^A-Za-z0-9_.\-]+", "_", nodeid.split("::", 1)[-1]).strip("_")[:100]
+    return f"{readable}-{hashlib.sha1(nodeid.encode()).hexdigest()[:8]}"
+
+
+def case_from_recorder(test: str, implementation: str, api: str, failure: Exception, versions: dict, seed=None) -> tuple[dict, dict] | None:
+    """(case.json contents, arrays) for the failing example, or None when nothing replayable was recorded."""
+    context = Recorder.context
+    if context is None or context["check"] not in template.CHECKS:
+        return None
+    calls = [c for c in Recorder.calls if c[0] == context["function"]]
+    if not calls:
+        return None
+    _, args, snapshot, valid = calls[-1]
+    arrays = dict(Recorder.arrays)
+    encoded = [encode(v, o, arrays) for v, o in zip(snapshot, args)]
+    case = {
+        "schema": template.SCHEMA,
+        "function": context["function"],
+        "check": context["check"],
+        "family": context["family"],
+        "oracle": context["oracle"],
+        "test": test,
+        "api": api,
+        "implementation": implementation,
+        "dtype": context["dtype"],
+        "args": encoded,
+        "valid": bool(valid),
+        "outputs": context["outputs"],
+        "gradient": context["gradient"],
+        "mismatch": {"kind": getattr(failure, "kind", type(failure).__name__), "message": str(failure)[:4000]},
+        "versions": versions,
+        "seed": seed,
+    }
+    return case, arrays
+
+
+def write_folder(root: str, name: str, case: dict, arrays: dict) -> str:
+    """Write case.json, arrays.npz and repro.py into root/name, replacing an older folder."""
+    os.makedirs(root, exist_ok=True)
+    final = os.path.join(root, name)
+    staging = tempfile.mkdtemp(prefix=f".{name[:40]}-", dir=root)
+    with open(os.path.join(staging, "case.json"), "w", encoding="utf-8") as fh:
+        json.dump(case, fh, indent=2, default=str)
+    np.savez(os.path.join(staging, "arrays.npz"), **arrays)
+    shutil.copyfile(TEMPLATE_PATH, os.path.join(staging, "repro.py"))
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(staging, final)
+    return final

@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""Standalone replay of one convcheck failure.
+
+    python repro.py                      # rerun on the recorded implementation
+    python repro.py --impl mymodule      # ... or on another (dotted module or path to a .py file)
+    python repro.py --plot out.png       # also draw implementation / oracle / difference
+
+Exit status: 0 the mismatch is gone, 1 it is still there, 125 the case cannot be run at all
+(malformed files, a missing dependency, an implementation that fails to import) -- so
+`git bisect run python repro.py --impl mymodule` works.
+
+Needs only NumPy and torch (matplotlib for --plot). Reads case.json and arrays.npz beside this
+file (or from --case DIR). Nothing in them is executed or evaluated: case.json is checked field by
+field against a fixed schema and arrays are loaded with allow_pickle=False.
+
+This file is generated from convcheck/repro_template.py; the suite replays promoted cases with
+the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import signal
+import sys
+import zipfile
+
+SCHEMA = "convcheck.case/1"
+EXIT_GONE, EXIT_PRESENT, EXIT_CANNOT_RUN = 0, 1, 125
+MAX_JSON_BYTES = 1 << 20
+MAX_NPZ_BYTES = 64 << 20
+MAX_ARRAY_ELEMENTS = 1 << 20
+MAX_ARRAYS = 64
+ARRAY_DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "complex64", "complex128")
+FUNCTIONS = (
+    "zero_pad", "conv_single_step", "conv_forward", "conv_backward",
+    "pool_forward", "create_mask_from_window", "distribute_value", "pool_backward",
+)
+CHECKS = ("oracle", "contract", "gradient")
+LAYOUTS = ("contiguous", "strided_view", "fortran", "read_only")
+CASE_KEYS = {
+    "schema": str, "function": str, "check": str, "family": str, "oracle": (str, type(None)),
+    "test": str, "api": str, "implementation": str, "dtype": (str, type(None)), "args": list,
+    "valid": bool, "outputs": list, "gradient": (dict, type(None)), "mismatch": dict, "versions": dict,
+    "seed": (str, int, type(None)),
+}
+OUTPUT_NAMES = {
+    "zero_pad": ["X_pad"], "conv_single_step": ["Z"], "conv_forward": ["Z"], "conv_backward": ["dA_prev", "dW", "db"],
+    "pool_forward": ["A"], "create_mask_from_window": ["mask"], "distribute_value": ["a"], "pool_backward": ["dA_prev"],
+}
+
+
+class CaseError(Exception):
+    """The case files are malformed, unsafe or need something missing: exit 125."""
+
+
+class Mismatch(Exception):
+    """The check still fails: exit 1."""
+
+
+# ---- loading, with validation -------------------------------------------------------------
+
+
+def _require(condition, message):
+    if not condition:
+        raise CaseError(message)
+
+
+def load_case(folder):
+    path = os.path.join(folder, "case.json")
+    _require(os.path.isfile(path), f"no case.json in {folder}")
+    _require(os.path.getsize(path) <= MAX_JSON_BYTES, f"case.json is larger than {MAX_JSON_BYTES} bytes")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            case = json.load(fh, parse_constant=lambda c: float(c))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise CaseError(f"case.json is not valid JSON: {exc}") from None
+    _require(isinstance(case, dict), "case.json must hold an object")
+    unknown = sorted(set(case) - set(CASE_KEYS))
+    _require(not unknown, f"case.json has unknown keys {unknown}")
+    for key, types in CASE_KEYS.items():
+        _require(key in case, f"case.json lacks {key!r}")
+        value = case[key]
+        typed = isinstance(value, bool) if types is bool else isinstance(value, types) and not isinstance(value, bool)
+        _require(typed, f"case.json: {key!r} has the wrong type ({type(value).__name__})")
+    _require(case["schema"] == SCHEMA, f"case.json schema {case['schema']!r} is not {SCHEMA!r}")
+    _require(case["function"] in FUNCTIONS, f"unknown function {case['function']!r}")
+    _require(case["check"] in CHECKS, f"unknown check {case['check']!r}")
+    _require(all(isinstance(o, str) and o in OUTPUT_NAMES[case["function"]] for o in case["outputs"]), "case.json: bad outputs")
+    _require(len(case["args"]) <= 8, "case.json: too many args")
+    return case
+
+
+def load_arrays(folder):
+    import numpy as np
+
+    path = os.path.join(folder, "arrays.npz")
+    _require(os.path.isfile(path), f"no arrays.npz in {folder}")
+    _require(os.path.getsize(path) <= MAX_NPZ_BYTES, f"arrays.npz is larger than {MAX_NPZ_BYTES} bytes")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            _require(len(infos) <= MAX_ARRAYS, "arrays.npz holds too many arrays")
+            _require(sum(i.file_size for i in infos) <= 4 * MAX_NPZ_BYTES, "arrays.npz unpacks too large")
+        arrays = {}
+        with np.load(path, allow_pickle=False) as npz:
+            for name in npz.files:
+                a = npz[name]
+                _require(a.dtype.name in ARRAY_DTYPES, f"arrays.npz: {name} has dtype {a.dtype}")
+                _require(a.size <= MAX_ARRAY_ELEMENTS and a.ndim <= 6, f"arrays.npz: {name} is too large")
+                arrays[name] = a
+    except CaseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - corrupt, truncated or hostile: all mean "cannot run"
+        raise CaseError(f"arrays.npz cannot be read safely: {type(exc).__name__}: {exc}") from None
+    return arrays
+
+
+def decode(value, arrays, depth=0):
+    """Tagged JSON -> the exact Python/NumPy argument recorded (see encode in convcheck.repro)."""
+    import numpy as np
+
+    _require(depth < 8, "case.json: arguments nested too deeply")
+    _require(isinstance(value, dict) and len(value) == 1, f"case.json: argument {value!r} is not a tagged value")
+    (tag, payload), = value.items()
+    if tag == "array":
+        name, layout = payload
+        _require(name in arrays, f"arrays.npz lacks {name!r}")
+        _require(layout in LAYOUTS, f"unknown layout {layout!r}")
+        return with_layout(arrays[name], layout)
+    if tag in ("list", "tuple"):
+        _require(isinstance(payload, list) and len(payload) <= 64, "case.json: bad sequence")
+        items = [decode(v, arrays, depth + 1) for v in payload]
+        return items if tag == "list" else tuple(items)
+    if tag == "dict":
+        _require(isinstance(payload, list) and len(payload) <= 16, "case.json: bad dict")
+        _require(all(isinstance(kv, list) and len(kv) == 2 and isinstance(kv[0], str) for kv in payload), "case.json: bad dict item")
+        return {k: decode(v, arrays, depth + 1) for k, v in payload}
+    scalars = {
+        "int": (int, int), "float": ((int, float), float), "bool": (bool, bool), "str": (str, str),
+        "np.int64": (int, np.int64), "np.float32": ((int, float), np.float32), "np.float64": ((int, float), np.float64),
+        "np.bool_": (bool, np.bool_),
+    }
+    if tag in scalars:
+        types, make = scalars[tag]
+        _require(isinstance(payload, types) and (tag in ("bool", "np.bool_") or not isinstance(payload, bool)), f"case.json: bad {tag}")
+        _require(tag != "str" or len(payload) <= 64, "case.json: string too long")
+        return make(payload)
+    if tag == "complex":
+        _require(isinstance(payload, list) and len(payload) == 2 and all(isinstance(p, (int, float)) for p in payload), "bad complex")
+        return complex(*payload)
+    if tag == "none":
+        return None
+    raise CaseError(f"case.json: unknown argument tag {tag!r}")
+
+
+def with_layout(x, layout):
+    import numpy as np
+
+    x = np.array(x)
+    if layout == "strided_view" and x.ndim:
+        wide = np.zeros(x.shape[:-1] + (2 * x.shape[-1],), dtype=x.dtype)
+        wide[..., ::2] = x
+        return wide[..., ::2]
+    if layout == "fortran":
+        return np.asfortranarray(x)
+    if layout == "read_only":
+        x.setflags(write=False)
+    return x
+
+
+def load_implementation(spec):
+    try:
+        if spec.endswith(".py") or os.sep in spec:
+            path = os.path.abspath(spec)
+            if not os.path.isfile(path):
+                raise CaseError(f"implementation file {path} does not exist")
+            name = "_repro_impl_" + hashlib.sha1(path.encode()).hexdigest()[:10]
+            module_spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+            return module
+        return importlib.import_module(spec)
+    except CaseError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - an import that fails in any way means "cannot run"
+        raise CaseError(f"cannot import implementation {spec!r}: {type(exc).__name__}: {exc}") from None
+
+
+# ---- the oracle: torch, float64, NCHW ------------------------------------------------------
+
+
+def torch_outputs(function, args):
+    """The expected outputs of `function` on `args`, by torch in float64, NHWC like the seed API."""
+    try:
+        import numpy as np
+        import torch
+        import torch.nn.functional as F
+    except ImportError as exc:
+        raise CaseError(f"the oracle needs torch: {exc}") from None
+    torch.set_num_threads(1)
+
+    def nchw(x, grad=False):
+        return torch.tensor(np.asarray(x, dtype=np.float64).transpose(0, 3, 1, 2).copy(), requires_grad=grad)
+
+    def nhwc(t):
+        return t.detach().numpy().transpose(0, 2, 3, 1).copy()
+
+    def weight(W, grad=False):
+        return torch.tensor(np.asarray(W, dtype=np.float64).transpose(3, 2, 0, 1).copy(), requires_grad=grad)
+
+    def pool(a, hp, mode):
+        if mode == "max":
+            return F.max_pool2d(a, hp["f"], hp["stride"])
+        return F.avg_pool2d(a, hp["f"], hp["stride"])
+
+    if function == "zero_pad":
+        X, pad = args
+        return {"X_pad": nhwc(F.pad(nchw(X), (pad,) * 4))}
+    if function == "conv_single_step":
+        a, W, b = (np.asarray(x, dtype=np.float64) for x in args)
+        return {"Z": np.array(float(np.sum(torch.tensor(a) * torch.tensor(W)).item() + b.reshape(-1)[0]))}
+    if function == "conv_forward":
+        A, W, b, hp = args
+        with torch.no_grad():
+            Z = F.conv2d(nchw(A), weight(W), torch.tensor(np.asarray(b, np.float64).reshape(-1)), stride=hp["stride"], padding=hp["pad"])
+        return {"Z": nhwc(Z)}
+    if function == "conv_backward":
+        dZ, (A, W, b, hp) = args
+        a, w = nchw(A, True), weight(W, True)
+        bias = torch.tensor(np.asarray(b, np.float64).reshape(-1), requires_grad=True)
+        F.conv2d(a, w, bias, stride=hp["stride"], padding=hp["pad"]).backward(nchw(dZ))
+        return {"dA_prev": nhwc(a.grad), "dW": w.grad.numpy().transpose(2, 3, 1, 0).copy(), "db": bias.grad.numpy().reshape(np.shape(b))}
+    if function == "pool_forward":
+        A, hp, mode = args
+        with torch.no_grad():
+            return {"A": nhwc(pool(nchw(A), hp, mode))}
+    if function == "pool_backward":
+        dA, (A, hp), mode = args
+        a = nchw(A, True)
+        pool(a, hp, mode).backward(nchw(dA))
+        return {"dA_prev": nhwc(a.grad)}
+    if function == "create_mask_from_window":
+        (x,) = args
+        x = np.asarray(x, dtype=np.float64)
+        _, index = F.max_pool2d(torch.tensor(x)[None, None], x.shape, 1, return_indices=True)
+        mask = np.zeros(x.size, dtype=bool)
+        mask[int(index.reshape(-1)[0])] = True
+        return {"mask": mask.reshape(x.shape)}
+    dz, shape = args
+    a = torch.zeros((1, 1, *shape), dtype=torch.float64, requires_grad=True)
+    F.avg_pool2d(a, tuple(shape), 1).backward(torch.full((1, 1, 1, 1), float(dz), dtype=torch.float64))
+    return {"a": a.grad.numpy()[0, 0]}
+
+
+# ---- running the check ---------------------------------------------------------------------
+
+
+def snapshot(value):
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(snapshot(v) for v in value)
+    if isinstance(value, dict):
+        return {k: snapshot(v) for k, v in value.items()}
+    return value
+
+
+def same(a, b):
+    import numpy as np
+
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def call_implementation(module, function, args, valid, seconds=60):
+    """Call once; a Mismatch says what went wrong the way the suite would."""
+    fn = getattr(module, function, None)
+    if not callable(fn):
+        raise CaseError(f"the implementation has no function {function}")
+    before = snapshot(args)
+
+    def on_alarm(signum, frame):
+        raise TimeoutError(f"{function} did not return within {seconds} s")
+
+    alarm = hasattr(signal, "SIGALRM")
+    if alarm:
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(seconds)
+    try:
+        result = fn(*args)
+    except ValueError as exc:
+        if valid:
+            raise Mismatch(f"[rejected valid] {function} raised ValueError on a valid input: {exc}") from None
+        result = None
+    except Exception as exc:  # noqa: BLE001 - the implementation's failure is the finding
+        raise Mismatch(f"[raised] {function} raised {type(exc).__name__}: {exc}") from None
+    else:
+        if not valid:
+            raise Mismatch(f"[accepted invalid] {function} returned instead of raising ValueError")
+    finally:
+        if alarm:
+            signal.alarm(0)
+    for position, (old, new) in enumerate(zip(before, args)):
+        if not same(old, new):
+            raise Mismatch(f"[input modified] {function} modified its argument #{position + 1} in place")
+    return result
+
+
+def named_outputs(function, result):
+    if function in ("conv_forward", "pool_forward"):
+        result = result[0] if isinstance(result, tuple) and len(result) == 2 else result
+    if function == "conv_backward":
+        if not (isinstance(result, tuple) and len(result) == 3):
+            raise Mismatch("[shape] conv_backward must return (dA_prev, dW, db)")
+        return dict(zip(OUTPUT_NAMES[function], result))
+    return {OUTPUT_NAMES[function][0]: result}
+
+
+def compare(name, actual, expected, tol, dtype):
+    """The suite's comparison: shape, dtype, non-finite values equal, else |diff| <= tol."""
+    import numpy as np
+
+    if isinstance(actual, (np.generic, float)):
+        actual = np.asarray(actual)
+    if not isinstance(actual, np.ndarray) or actual.shape != expected.shape:
+        raise Mismatch(f"[shape] {name}: expected shape {expected.shape}, got {getattr(actual, 'shape', type(actual).__name__)}")
+    if dtype is not None and actual.dtype != np.dtype(dtype):
+        raise Mismatch(f"[dtype] {name}: expected dtype {dtype}, got {actual.dtype}")
+    a, e = actual.astype(np.float64), expected.astype(np.float64)
+    bad = (np.isnan(a) != np.isnan(e)) | ((np.isinf(a) | np.isinf(e)) & (a != e) & ~np.isnan(a) & ~np.isnan(e))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        diff = np.where(np.isfinite(e), np.abs(a - e), 0.0)
+        ratio = np.where(diff == 0, 0.0, diff / np.broadcast_to(tol, e.shape))
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise Mismatch(f"[values] {name}: at index {index} expected {e[index]!r}, got {a[index]!r} (non-finite values differ)")
+    if ratio.size and ratio.max() > 1:
+        index = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+        raise Mismatch(
+            f"[values] {name}: worst at index {tuple(int(i) for i in index)}: expected {e[index]!r}, got {a[index]!r}, "
+            f"|diff| {diff[index]:.3g} > tolerance {np.broadcast_to(tol, e.shape)[index]:.3g} ({ratio[index]:.3g}x)"
+        )
+
+
+def run_case(case, arrays, module, plot=None):
+    """Rerun the recorded check on `module`; raises Mismatch while the failure is there."""
+    args = [decode(a, arrays) for a in case["args"]]
+    function = case["function"]
+    if case["check"] == "gradient":
+        return run_gradient(case, arrays, module, args)
+    result = call_implementation(module, function, args, case["valid"])
+    if case["check"] == "contract" or not case["valid"]:
+        return
+    outputs = named_outputs(function, result)
+    expected = torch_outputs(function, args)
+    try:
+        for name in case["outputs"]:
+            tol = arrays.get(f"tol__{name}", 0.0)
+            compare(f"{function}: {name}", outputs[name], expected[name], tol, case["dtype"])
+    finally:
+        if plot:
+            draw(plot, function, outputs, expected)
+
+
+def run_gradient(case, arrays, module, args):
+    """Directional derivative: u.(f(x+hv) - f(x-hv))/(2h) against (J^T u).v of the backward."""
+    import numpy as np
+
+    g = case["gradient"]
+    _require(isinstance(g, dict) and set(g) == {"forward", "wrt", "position", "step", "tolerance"}, "case.json: bad gradient")
+    _require(g["forward"] in ("conv_forward", "pool_forward") and isinstance(g["position"], int), "case.json: bad gradient")
+    _require(isinstance(g["step"], (int, float)) and isinstance(g["tolerance"], (int, float)), "case.json: bad gradient")
+    _require({"u", "v"} <= set(arrays), "arrays.npz lacks the directions u and v")
+    u, v, h = arrays["u"], arrays["v"], float(g["step"])
+    forward_args = list(args[1]) if g["forward"] == "conv_forward" else [args[1][0], args[1][1], args[2]]
+    values = []
+    for sign in (1, -1):
+        shifted = list(forward_args)
+        shifted[g["position"]] = forward_args[g["position"]] + sign * h * v
+        values.append(np.asarray(named_outputs(g["forward"], call_implementation(module, g["forward"], shifted, True))[
+            OUTPUT_NAMES[g["forward"]][0]], dtype=np.float64))
+    grads = named_outputs(case["function"], call_implementation(module, case["function"], args, True))
+    grad = np.asarray(grads[g["wrt"]], dtype=np.float64)
+    if grad.shape != v.shape:
+        raise Mismatch(f"[shape] gradient {g['wrt']} has shape {grad.shape}, expected {v.shape}")
+    lhs = float(np.sum(u * (values[0] - values[1]))) / (2 * h)
+    rhs = float(np.sum(grad * v))
+    if not abs(lhs - rhs) <= g["tolerance"]:
+        raise Mismatch(f"[values] {g['wrt']}: central differences give {lhs!r}, the backward {rhs!r} (tolerance {g['tolerance']:.3g})")
+
+
+def draw(path, function, outputs, expected):
+    """Heatmaps of the worst output channel: implementation, oracle, difference."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import numpy as np
+    except ImportError as exc:
+        raise CaseError(f"--plot needs matplotlib: {exc}") from None
+    name = next(n for n in expected if n in outputs)
+    got, want = np.asarray(outputs[name], dtype=np.float64), np.asarray(expected[name], dtype=np.float64)
+    if got.shape != want.shape:
+        got = np.full(want.shape, np.nan)
+    diff = np.abs(np.nan_to_num(got - want, nan=np.inf))
+    if want.ndim == 4:  # (m, H, W, C): the example and channel holding the worst element
+        i, _, _, c = np.unravel_index(int(np.argmax(diff)), diff.shape)
+        got, want, title = got[i, :, :, c], want[i, :, :, c], f"{name}[{i}, :, :, {c}]"
+    elif want.ndim == 2:
+        title = name
+    else:
+        got, want, title = np.atleast_2d(got.reshape(-1)), np.atleast_2d(want.reshape(-1)), name
+    finite = np.concatenate([got[np.isfinite(got)], want[np.isfinite(want)], [0.0]])
+    spread = float(np.abs(got - want)[np.isfinite(got - want)].max(initial=0.0)) or 1.0
+    scales = ({"cmap": "viridis", "vmin": finite.min(), "vmax": finite.max()},) * 2 + (
+        {"cmap": "coolwarm", "vmin": -spread, "vmax": spread},)  # one scale for both results; the difference centred on 0
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    for ax, image, label, scale in zip(axes, (got, want, got - want), ("implementation", "oracle (torch)", "difference"), scales):
+        shown = ax.imshow(image, **scale)
+        ax.set_title(f"{label}\n{title}")
+        fig.colorbar(shown, ax=ax, fraction=0.046)
+    fig.suptitle(f"{function}: worst mismatch")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Replay one convcheck failure.")
+    parser.add_argument("--impl", help="implementation to run instead of the recorded one")
+    parser.add_argument("--case", default=os.path.dirname(os.path.abspath(__file__)), help="folder with case.json and arrays.npz")
+    parser.add_argument("--plot", metavar="PNG", help="draw implementation, oracle and difference for the failing output")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_CANNOT_RUN if exc.code else EXIT_GONE
+    try:
+        case = load_case(args.case)
+        arrays = load_arrays(args.case)
+        module = load_implementation(args.impl or case["implementation"])
+        print(f"{case['function']} ({case['check']} check, recorded as: {case['mismatch'].get('message', '')[:300]})")
+        run_case(case, arrays, module, args.plot)
+    except CaseError as exc:
+        print(f"cannot run this case: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except Mismatch as exc:
+        print(f"STILL FAILS: {exc}")
+        return EXIT_PRESENT
+    print("passes: the mismatch is gone")
+    return EXIT_GONE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

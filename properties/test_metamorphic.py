@@ -1,0 +1,339 @@
+"""Metamorphic laws: relations between several results of the implementation under test.
+
+No oracle: every expected value comes from the implementation itself or from NumPy applied to
+the inputs, so these run where torch is not installed. Tolerances follow oracle/tolerances.py:
+gamma_n times a magnitude bounded from the inputs' maxima (never from the implementation's
+output). Where both sides of a law are results of the implementation, each may be off by the
+bound, so the magnitude is doubled. Values are finite throughout (S.VALUE_KINDS) unless a
+docstring says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.lib.stride_tricks import sliding_window_view
+
+from convcheck.oracle.tolerances import tolerance
+from convcheck.properties import strategies as S
+from convcheck.properties.asserts import CheckFailure, assert_array, assert_close, call
+from convcheck.properties.checks import require
+from convcheck.properties.ops import OPS_BY_NAME, distribute_dtype
+
+F64 = (np.dtype(np.float64),)
+F32 = (np.dtype(np.float32),)
+REQUIRES = {"conv": ("conv_forward", "conv_backward"), "pool": ("pool_forward", "pool_backward")}
+GRADIENTS = {"conv": ("dA_prev", "dW", "db"), "pool": ("dA_prev",)}
+METAMORPHIC = pytest.mark.family("metamorphic")
+LAYERS = pytest.mark.parametrize("layer", ["conv", "pool"])
+# linear-combination coefficients: small integers, or floats not so tiny that products underflow
+SCALARS = st.integers(-3, 3).map(float) | st.floats(-4, 4).filter(lambda x: abs(x) >= 1e-3)
+
+
+# ---- calling the implementation (shape and dtype checked on every result) ------------------
+
+
+def _is_conv(case) -> bool:
+    return isinstance(case, S.ConvCase)
+
+
+def _dtype(case) -> np.dtype:
+    return case.dtype if _is_conv(case) else case.A_prev.dtype
+
+
+def _out_shape(case) -> tuple:
+    return S.conv_output_shape(case) if _is_conv(case) else S.pool_output_shape(case)
+
+
+def _forward(impl, case) -> np.ndarray:
+    if _is_conv(case):
+        out = call(impl.conv_forward, "conv_forward", case.A_prev, case.W, case.b, case.hparameters)
+        return assert_array(out[0], _out_shape(case), _dtype(case), "conv_forward: Z")
+    out = call(impl.pool_forward, "pool_forward", case.A_prev, case.hparameters, case.mode)
+    return assert_array(out[0], _out_shape(case), _dtype(case), f"pool_forward[{case.mode}]: A")
+
+
+def _backward(impl, case, grad) -> tuple:
+    """(dA_prev, dW, db) for conv, (dA_prev,) for pool; the cache is built directly."""
+    dtype = np.result_type(_dtype(case), grad)
+    if not _is_conv(case):
+        out = call(impl.pool_backward, "pool_backward", grad, (case.A_prev, case.hparameters), case.mode)
+        return (assert_array(out, case.A_prev.shape, dtype, f"pool_backward[{case.mode}]: dA_prev"),)
+    out = call(impl.conv_backward, "conv_backward", grad, (case.A_prev, case.W, case.b, case.hparameters))
+    if not (isinstance(out, tuple) and len(out) == 3):
+        raise CheckFailure("shape", f"conv_backward must return (dA_prev, dW, db), got {type(out).__name__}")
+    inputs = (case.A_prev, case.W, case.b)
+    return tuple(assert_array(g, x.shape, dtype, f"conv_backward: {n}") for g, x, n in zip(out, inputs, GRADIENTS["conv"]))
+
+
+def _draw_case(data, layer, **kw):
+    cases = S.conv_cases if layer == "conv" else S.pool_cases
+    return data.draw(cases(kinds=S.VALUE_KINDS, **kw), label="case")
+
+
+def _draw_gradient(data, case):
+    return data.draw(S.gradients_for(_out_shape(case), _dtype(case)), label="upstream gradient")
+
+
+# ---- magnitudes and term counts, from the inputs ------------------------------------------
+
+
+def _amax(x) -> float:
+    return float(np.max(np.abs(x), initial=0.0))
+
+
+def _conv_terms(case) -> int:
+    kh, kw, c_in, _ = case.W.shape
+    return kh * kw * c_in
+
+
+def _conv_bound(case) -> float:
+    """Bounds every |conv(|A|, |W|) + |b|| element: kh*kw*C_prev*max|A|*max|W| + max|b|."""
+    return _conv_terms(case) * _amax(case.A_prev) * _amax(case.W) + _amax(case.b)
+
+
+def _forward_tol(case):
+    """Two forward results of the implementation over the same windows (or channel orders)."""
+    if _is_conv(case):
+        return tolerance(2 * _conv_bound(case), _conv_terms(case) + 1, _dtype(case))
+    n = 0 if case.mode == "max" else case.f**2 + 1  # max selects: exact
+    return tolerance(2 * _amax(case.A_prev), n, _dtype(case))
+
+
+def _grad_bounds(case, grad) -> list:
+    """(magnitude, terms) bounding each gradient element, per output of _backward."""
+    g = _amax(grad)
+    if not _is_conv(case):
+        overlap = (-(-case.f // case.stride)) ** 2  # windows that can cover one input element
+        share = 1.0 if case.mode == "max" else 1.0 / case.f**2
+        return [(overlap * g * share, overlap + 1)]
+    kh, kw, _, n_C = case.W.shape
+    positions = int(np.prod(grad.shape[:3]))
+    return [(kh * kw * n_C * _amax(case.W) * g, kh * kw * n_C), (positions * _amax(case.A_prev) * g, positions), (positions * g, positions)]
+
+
+# ---- conv: linearity and the adjoint identity ---------------------------------------------
+
+
+def _check_linearity(impl, data, field):
+    require(impl, ("conv_forward",))
+    case = _draw_case(data, "conv", dtypes=F64)
+    x1 = getattr(case, field)
+    x2 = data.draw(S.float_arrays(x1.shape, x1.dtype, S.VALUE_KINDS), label=f"second {field}")
+    alpha, beta = data.draw(SCALARS, label="alpha"), data.draw(SCALARS, label="beta")
+    cases = [replace(case, **{field: x}) for x in (alpha * x1 + beta * x2, x1, x2)]
+    Z, Z1, Z2 = (_forward(impl, c) - case.b for c in cases)
+    bound = _conv_bound(cases[0]) + abs(alpha) * _conv_bound(cases[1]) + abs(beta) * _conv_bound(cases[2])
+    tol = tolerance(bound, _conv_terms(case) + 5, np.float64)  # + combining inputs, subtracting b, combining outputs
+    what = f"conv(alpha*{field}1 + beta*{field}2) - b vs alpha*(conv({field}1) - b) + beta*(conv({field}2) - b)"
+    assert_close(Z, alpha * Z1 + beta * Z2, tol, what)
+
+
+@METAMORPHIC
+@given(data=st.data())
+def test_conv_linear_in_A_prev(impl, data):
+    """Precondition: float64, finite values; alpha, beta with |alpha|, |beta| >= 1e-3 or 0 (no underflow).
+    conv(alpha*A1 + beta*A2) - b == alpha*(conv(A1) - b) + beta*(conv(A2) - b)."""
+    _check_linearity(impl, data, "A_prev")
+
+
+@METAMORPHIC
+@given(data=st.data())
+def test_conv_linear_in_W(impl, data):
+    """Precondition: as test_conv_linear_in_A_prev. conv_W(alpha*W1 + beta*W2) - b == alpha*(conv_W(W1) - b) + beta*(conv_W(W2) - b)."""
+    _check_linearity(impl, data, "W")
+
+
+@METAMORPHIC
+@given(data=st.data())
+def test_conv_backward_is_adjoint(impl, data):
+    """Precondition: float64, finite values; conv_backward gets the cache (A_prev, W, b, hp) as a tuple.
+    <conv(x) - b, y> == <x, dA_prev(y)> == <W, dW(y)> (conv - b is linear in A_prev and in W, and
+    conv_backward applies the transposes), and db == sum of y over m, h, w."""
+    require(impl, REQUIRES["conv"])
+    case = _draw_case(data, "conv", dtypes=F64)
+    y = _draw_gradient(data, case)
+    Z = _forward(impl, case)
+    grads = _backward(impl, case, y)
+    bounds = _grad_bounds(case, y)
+    lhs = np.sum((Z - case.b) * y)
+    lhs_bound, lhs_terms = _conv_bound(case) * np.abs(y).sum(), _conv_terms(case) + 2 + y.size
+    for name, x, g, (M, n) in zip(("A_prev", "W"), (case.A_prev, case.W), grads, bounds):
+        tol = tolerance(lhs_bound + M * np.abs(x).sum(), lhs_terms + n + x.size, np.float64)
+        assert_close(np.sum(x * g), lhs, tol, f"<{name}, conv_backward's d{name}(y)> vs <conv(A_prev) - b, y>")
+    db, db_bound = (v.sum(axis=(0, 1, 2)).reshape(case.b.shape) for v in (y, np.abs(y)))
+    assert_close(grads[2], db, tolerance(db_bound, bounds[2][1], np.float64), "db vs sum of dZ over m, h, w")
+
+
+# ---- conv and pool: batch, channels, translation, dtype ------------------------------------
+
+
+@METAMORPHIC
+@LAYERS
+@given(data=st.data())
+def test_batch_independence(impl, layer, data):
+    """Precondition: finite values. Forward results and dA_prev of a batch are those of its examples
+    stacked; conv's dW and db are the sums of the examples' dW and db (both pool modes drawn)."""
+    require(impl, REQUIRES[layer])
+    case = _draw_case(data, layer)
+    grad = _draw_gradient(data, case)
+    parts = [(replace(case, A_prev=case.A_prev[i : i + 1]), grad[i : i + 1]) for i in range(grad.shape[0])]
+    Z = np.concatenate([_forward(impl, c) for c, _ in parts])
+    assert_close(_forward(impl, case), Z, _forward_tol(case), f"{layer} forward of the batch vs its examples stacked")
+    per_example = list(zip(*(_backward(impl, c, g) for c, g in parts)))
+    expected = [np.concatenate(per_example[0])] + [np.sum(g, axis=0, dtype=np.float64) for g in per_example[1:]]
+    dtype, m = np.result_type(_dtype(case), grad), grad.shape[0]
+    for name, got, want, (M, n) in zip(GRADIENTS[layer], _backward(impl, case, grad), expected, _grad_bounds(case, grad)):
+        how = "stacked" if name == "dA_prev" else "summed"
+        assert_close(got, want, tolerance(2 * M, n + m, dtype), f"{layer} backward: {name} of the batch vs its examples' {how}")
+
+
+@METAMORPHIC
+@LAYERS
+@given(data=st.data())
+def test_channel_permutation(impl, layer, data):
+    """Precondition: finite values. conv: permuting W's and b's output channels permutes Z's channels;
+    permuting A_prev's and W's input channels together leaves Z unchanged (up to summation order).
+    pool (either mode): pooling A_prev[..., q] gives pool(A_prev)[..., q]."""
+    require(impl, REQUIRES[layer][:1])
+    case = _draw_case(data, layer, max_channels=4)  # 4 channels: most permutations are not rotations
+    q = np.array(data.draw(st.permutations(range(case.A_prev.shape[3])), label="input channel permutation"))
+    Z, tol = _forward(impl, case), _forward_tol(case)
+    if layer == "pool":
+        permuted = replace(case, A_prev=case.A_prev[..., q])
+        assert_close(_forward(impl, permuted), Z[..., q], tol, "pool of channel-permuted A_prev vs permuted pool")
+        return
+    p = np.array(data.draw(st.permutations(range(case.W.shape[3])), label="output channel permutation"))
+    outputs_permuted = replace(case, W=case.W[..., p], b=case.b[..., p])
+    assert_close(_forward(impl, outputs_permuted), Z[..., p], tol, "conv with W, b output channels permuted vs Z[..., p]")
+    inputs_permuted = replace(case, A_prev=case.A_prev[..., q], W=case.W[:, :, q, :])
+    assert_close(_forward(impl, inputs_permuted), Z, tol, "conv with A_prev, W input channels permuted vs Z")
+
+
+@METAMORPHIC
+@LAYERS
+@given(data=st.data())
+def test_translation_by_stride(impl, layer, data):
+    """Precondition: pad 0 (conv's drawn pad is folded into the input size), finite values, and the
+    cropped input still at least the kernel size (A is drawn s*k_h rows and s*k_w columns larger
+    than a valid input). Then layer(A[:, s*k_h:, s*k_w:]) == layer(A)[:, k_h:, k_w:]."""
+    require(impl, REQUIRES[layer][:1])
+    case = _draw_case(data, layer)
+    s, pad = case.stride, case.hparameters.get("pad", 0)
+    k_h, k_w = data.draw(st.tuples(st.integers(0, 2), st.integers(0, 2)).filter(any), label="shift in strides (k_h, k_w)")
+    m, H, W, C = case.A_prev.shape
+    shape = (m, H + 2 * pad + s * k_h, W + 2 * pad + s * k_w, C)
+    A = data.draw(S.float_arrays(shape, case.A_prev.dtype, S.VALUE_KINDS), label="A_prev")
+    hp = {**case.hparameters, "pad": 0} if layer == "conv" else case.hparameters
+    whole, cropped = (replace(case, A_prev=a, hparameters=hp) for a in (A, A[:, s * k_h :, s * k_w :]))
+    what = f"{layer} of A_prev[:, {s * k_h}:, {s * k_w}:] vs {layer}(A_prev)[:, {k_h}:, {k_w}:]"
+    assert_close(_forward(impl, cropped), _forward(impl, whole)[:, k_h:, k_w:], _forward_tol(whole), what)
+
+
+@METAMORPHIC
+@LAYERS
+@given(data=st.data())
+def test_float32_kept(impl, layer, data):
+    """Precondition: every input array float32 (upstream gradient too). Every forward and backward
+    result is float32, of the right shape (checked by _forward / _backward)."""
+    require(impl, REQUIRES[layer])
+    case = _draw_case(data, layer, dtypes=F32)
+    _forward(impl, case)
+    _backward(impl, case, _draw_gradient(data, case))
+
+
+# ---- pooling ------------------------------------------------------------------------------
+
+
+@METAMORPHIC
+@given(data=st.data())
+def test_pooling_laws(impl, data):
+    """Precondition: no padding (pooling has none), finite values; the constant c is a normal float32.
+    max pool >= average pool elementwise (up to the rounding of the mean); pooling an array
+    filled with c gives c in both modes (max exactly)."""
+    require(impl, ("pool_forward",))
+    case = _draw_case(data, "pool")
+    dtype, n = _dtype(case), case.f**2 + 1
+    top, mean = (_forward(impl, replace(case, mode=mode)) for mode in ("max", "average"))
+    assert_close(np.maximum(mean, top), top, tolerance(_amax(case.A_prev), n, dtype), "average pool <= max pool")
+    c = dtype.type(data.draw(st.floats(-1e6, 1e6, width=32, allow_subnormal=False), label="c"))
+    for mode, terms in (("max", 0), ("average", n)):
+        constant = replace(case, A_prev=np.full(case.A_prev.shape, c, dtype), mode=mode)
+        tol = tolerance(abs(c), terms, dtype)
+        assert_close(_forward(impl, constant), np.full(_out_shape(case), c), tol, f"{mode} pool of constant {c!r}")
+
+
+def _windows(x, f, s, writeable=False):
+    """(m, n_H, n_W, C, f, f) view of the pooling windows of x."""
+    return sliding_window_view(x, (f, f), axis=(1, 2), writeable=writeable)[:, ::s, ::s]
+
+
+@METAMORPHIC
+@given(data=st.data())
+def test_pool_backward_conservation(impl, data):
+    """Precondition: finite values. (a) Any stride, either mode: sum(dA_prev) == sum(dA): each dA is
+    handed out whole (max: to one element; average: f*f shares of dA/(f*f)); overlapping windows
+    add up and elements no window covers get 0, so coverage does not matter for the total.
+    (b) stride >= f (disjoint windows): each window of dA_prev holds its own dA alone: max ->
+    dA exactly at the window's first maximum (np.argmax, row-major) and 0 elsewhere in it;
+    average -> dA/(f*f) at every element; elements outside every window are exactly 0."""
+    require(impl, ("pool_backward",))
+    case = _draw_case(data, "pool")
+    dA = _draw_gradient(data, case)
+    (got,) = _backward(impl, case, dA)
+    n = _grad_bounds(case, dA)[0][1] + got.size + dA.size
+    tol = tolerance(np.abs(dA).sum(dtype=np.float64), n, got.dtype)
+    assert_close(got.sum(dtype=np.float64), dA.sum(dtype=np.float64), tol, f"{case.mode} pool: sum(dA_prev) vs sum(dA)")
+
+    f = case.f
+    stride = data.draw(st.integers(f, f + 2), label="stride >= f")
+    case = replace(case, hparameters={"f": f, "stride": stride})
+    dA = _draw_gradient(data, case)
+    (got,) = _backward(impl, case, dA)
+    expected = np.zeros(got.shape)
+    if case.mode == "max":
+        first_max = _windows(case.A_prev, f, stride).reshape(*dA.shape, f * f).argmax(axis=-1)
+        mask = (np.arange(f * f) == first_max[..., None]).reshape(*dA.shape, f, f)
+        _windows(expected, f, stride, writeable=True)[...] = np.where(mask, dA[..., None, None], 0.0)
+        tol = 0.0
+    else:
+        _windows(expected, f, stride, writeable=True)[...] = dA[..., None, None] / f**2
+        tol = tolerance(np.abs(expected), 1, got.dtype)
+    assert_close(got, expected, tol, f"{case.mode} pool_backward with disjoint windows (stride {stride} >= f {f})")
+
+
+# ---- zero_pad, distribute_value ------------------------------------------------------------
+
+
+@METAMORPHIC
+@given(data=st.data())
+def test_zero_pad_crop_identity(impl, data):
+    """Precondition: none (NaN/inf included: padding only copies). The padded array has shape
+    (m, H+2p, W+2p, C) and X's dtype, its crop [:, p:p+H, p:p+W] is X, and its border is exactly 0."""
+    require(impl, ("zero_pad",))
+    sample = data.draw(OPS_BY_NAME["zero_pad"].samples(kinds=S.SPECIAL_KINDS), label="sample")
+    X, p = sample.case, sample.extra["pad"]
+    m, H, W, C = X.shape
+    got = assert_array(call(impl.zero_pad, "zero_pad", X, p), (m, H + 2 * p, W + 2 * p, C), X.dtype, "zero_pad")
+    expected = np.zeros(got.shape)
+    expected[:, p : p + H, p : p + W] = X
+    assert_close(got, expected, 0.0, f"zero_pad(X, {p}): crop == X and border == 0")
+
+
+@METAMORPHIC
+@given(data=st.data())
+def test_distribute_value_laws(impl, data):
+    """Precondition: dz a finite real (int, float64 or float32), shape (n_H, n_W) positive. The result
+    has that shape, dz's float dtype (float64 for ints), equal entries, and sums to dz within
+    gamma_(n+1)*|dz| plus n times the smallest subnormal (dz/n may underflow)."""
+    require(impl, ("distribute_value",))
+    sample = data.draw(OPS_BY_NAME["distribute_value"].samples(), label="sample")
+    dz, shape = sample.case, sample.extra["shape"]
+    a = assert_array(call(impl.distribute_value, "distribute_value", dz, shape), shape, distribute_dtype(dz), "distribute_value")
+    assert_close(a, np.full(shape, a.flat[0]), 0.0, "distribute_value: entries equal")
+    tol = tolerance(abs(float(dz)), a.size + 1, a.dtype) + a.size * float(np.finfo(a.dtype).smallest_subnormal)
+    assert_close(a.sum(dtype=np.float64), float(dz), tol, f"distribute_value({dz!r}, {shape}): sum vs dz")

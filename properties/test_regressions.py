@@ -1,0 +1,39 @@
+"""Replays of promoted failures (properties/regressions/NAME/{case.json, arrays.npz}) against the
+implementation under test, before any fuzzing. Each case is replayed with exactly the code of
+the standalone repro.py (convcheck/repro_template.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from convcheck import repro_template
+from convcheck.properties.asserts import CheckFailure, KINDS
+from convcheck.properties.checks import require
+
+CORPUS = Path(__file__).resolve().parent / "regressions"
+
+
+def _cases():
+    params = []
+    for folder in sorted(p for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []:
+        case = repro_template.load_case(str(folder))
+        params.append(pytest.param(folder, case, id=folder.name, marks=[pytest.mark.family(case["family"]), pytest.mark.regression]))
+    return params
+
+
+
+
+@pytest.mark.parametrize("folder, case", _cases())
+def test_regression_case(impl, folder, case):
+    if case["api"] != "tutorial":
+        pytest.skip(f"case needs API level {case['api']!r}")
+    require(impl, (case["function"],) + ((case["gradient"]["forward"],) if case["gradient"] else ()))
+    arrays = repro_template.load_arrays(str(folder))
+    try:
+        repro_template.run_case(case, arrays, impl.module)
+    except repro_template.Mismatch as exc:
+        message = str(exc)
+        kind = message[1 : message.index("]")] if message.startswith("[") else "values"
+        raise CheckFailure(kind if kind in KINDS else "values", f"regression {folder.name}: {message}") from None
