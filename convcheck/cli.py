@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--family", help=f"comma-separated check families of {', '.join(FAMILIES)} (default: all)")
     verify.add_argument("-n", "--workers", default="0", help="xdist workers, e.g. 2 or auto (default: 0, in process)")
     verify.add_argument("--report-json", metavar="PATH", help="also write the summary as JSON to PATH")
+    verify.add_argument("--repro-dir", metavar="DIR", help="where failing checks write replayable cases (default .convcheck/repros)")
     verify.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing check")
     replay = sub.add_parser("repro", help="replay a recorded failure folder (exit 0 gone, 1 still there, 125 cannot run)")
     replay.add_argument("path", help="folder with case.json and arrays.npz")
@@ -114,6 +115,8 @@ def verify(args: argparse.Namespace) -> int:
             command.append(f"--family={args.family}")
         if args.workers not in ("0", ""):
             command += ["-n", args.workers]
+        if args.repro_dir:
+            command.append(f"--repro-dir={os.path.abspath(args.repro_dir)}")
         if args.exitfirst:
             command.append("-x")
         returncode = subprocess.call(command)

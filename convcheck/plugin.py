@@ -196,17 +196,16 @@ def _write_repro(item, report, failure):
     from convcheck import repro
 
     impl = item.callspec.params.get("impl") if hasattr(item, "callspec") else None
-    if item.get_closest_marker("regression"):
-        folder = item.callspec.params["folder"]
-        report.sections.append(("convcheck repro", f"replay this case:\n    convcheck repro {_shown(str(folder))} --impl {impl.source}"))
-        return
-    built = repro.case_from_recorder(
-        test=item.nodeid,
-        implementation=impl.source if impl else "",
-        api="tutorial",
-        failure=failure,
-        versions=versions(),
-    )
+    if item.get_closest_marker("regression"):  # the promoted case, now recorded against this implementation
+        built = repro.case_from_regression(item.callspec.params["folder"], impl.source, failure, versions())
+    else:
+        built = repro.case_from_recorder(
+            test=item.nodeid,
+            implementation=impl.source if impl else "",
+            api="tutorial",
+            failure=failure,
+            versions=versions(),
+        )
     if built is None:
         report.sections.append(("convcheck repro", "no standalone replay for this check; rerun the test with pytest"))
         return

@@ -121,6 +121,18 @@ def case_from_recorder(test: str, implementation: str, api: str, failure: Except
     return case, arrays
 
 
+def case_from_regression(folder: str, implementation: str, failure: Exception, versions: dict) -> tuple[dict, dict]:
+    """A promoted case that failed again: the same inputs, recorded against this implementation."""
+    case = template.load_case(str(folder))
+    arrays = template.load_arrays(str(folder))
+    case.update(
+        implementation=implementation,
+        mismatch={"kind": getattr(failure, "kind", type(failure).__name__), "message": str(failure)[:4000]},
+        versions=versions,
+    )
+    return case, arrays
+
+
 def write_folder(root: str, name: str, case: dict, arrays: dict) -> str:
     """Write case.json, arrays.npz and repro.py into root/name, replacing an older folder."""
     os.makedirs(root, exist_ok=True)

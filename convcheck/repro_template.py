@@ -223,7 +223,7 @@ def torch_outputs(function, args):
         return {"X_pad": nhwc(F.pad(nchw(X), (pad,) * 4))}
     if function == "conv_single_step":
         a, W, b = (np.asarray(x, dtype=np.float64) for x in args)
-        return {"Z": np.array(float(np.sum(torch.tensor(a) * torch.tensor(W)).item() + b.reshape(-1)[0]))}
+        return {"Z": np.array(float(torch.sum(torch.tensor(a) * torch.tensor(W)).item() + b.reshape(-1)[0]))}
     if function == "conv_forward":
         A, W, b, hp = args
         with torch.no_grad():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,8 @@ def test_suite_catches_zoo_member(member, tmp_path):
     report = tmp_path / "report.json"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "convcheck.cli", "verify", str(member), "-x", "--profile", "ci", "--report-json", str(report)],
+        [sys.executable, "-m", "convcheck.cli", "verify", str(member), "-x", "--profile", "ci", "--report-json", str(report),
+         "--repro-dir", str(tmp_path / "repros")],
         capture_output=True,
         text=True,
         timeout=600,
@@ -41,3 +43,19 @@ def test_suite_catches_zoo_member(member, tmp_path):
         f"failed rows: {failed}\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
     )
     assert failed and not any(k.startswith("internal error") for r in failed for k in r["kinds"]), failed
+    _replays(Path(failed[0]["repros"][0]), tmp_path)
+
+
+def _replays(folder: Path, tmp_path: Path) -> None:
+    """The written repro folder replays standalone: exit 1 on the member, 0 on a bundled reference,
+    also when copied to a fresh directory."""
+
+    def run(where, *args):
+        return subprocess.run([sys.executable, "repro.py", *args], cwd=where, capture_output=True, text=True, timeout=300)
+
+    assert run(folder).returncode == 1, f"repro.py in {folder} did not reproduce"
+    copy = tmp_path / "elsewhere" / folder.name
+    shutil.copytree(folder, copy)
+    assert run(copy).returncode == 1, "the copied folder did not reproduce"
+    fixed = run(copy, "--impl", "convcheck.reference.fast")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr

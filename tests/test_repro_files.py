@@ -1,0 +1,153 @@
+"""Loading a recorded case never executes anything from it: malformed, truncated, oversized or
+hostile case.json / arrays.npz give a clear error and exit status 125."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from convcheck import repro_template as R
+
+CASE = Path(__file__).resolve().parent.parent / "properties" / "regressions" / "tutorial_seed_window_end_stride"
+
+
+class Canary:
+    """Unpickling this creates a marker file: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _folder(tmp_path) -> Path:
+    folder = tmp_path / "case"
+    shutil.copytree(CASE, folder)
+    shutil.copyfile(R.__file__, folder / "repro.py")
+    return folder
+
+
+def _run(folder, *args):
+    return subprocess.run([sys.executable, str(folder / "repro.py"), *args], capture_output=True, text=True, timeout=120)
+
+
+def _edit_case(folder, change):
+    case = json.loads((folder / "case.json").read_text())
+    change(case)
+    (folder / "case.json").write_text(json.dumps(case))
+
+
+def test_untouched_case_replays(tmp_path):
+    folder = _folder(tmp_path)
+    assert _run(folder, "--impl", "convcheck.reference.loops").returncode == 0
+    assert _run(folder).returncode == 1  # the recorded zoo member still has its defect
+
+
+def _spoil_npz_random(folder, marker):
+    (folder / "arrays.npz").write_bytes(os.urandom(4096))
+
+
+def _spoil_npz_truncated(folder, marker):
+    data = (folder / "arrays.npz").read_bytes()
+    (folder / "arrays.npz").write_bytes(data[: len(data) // 2])
+
+
+def _spoil_npz_oversized(folder, marker):
+    with open(folder / "arrays.npz", "r+b") as fh:
+        fh.truncate(R.MAX_NPZ_BYTES + 1)
+
+
+def _spoil_npz_pickle(folder, marker):
+    arrays = dict(np.load(folder / "arrays.npz"))
+    arrays["arg0"] = np.array([Canary(str(marker))], dtype=object)
+    np.savez(folder / "arrays.npz", **arrays)
+
+
+def _spoil_npz_missing_array(folder, marker):
+    arrays = dict(np.load(folder / "arrays.npz"))
+    arrays.pop("arg0")
+    np.savez(folder / "arrays.npz", **arrays)
+
+
+def _spoil_json_text(folder, marker):
+    (folder / "case.json").write_text("{not json")
+
+
+def _spoil_json_pickle(folder, marker):
+    (folder / "case.json").write_bytes(pickle.dumps(Canary(str(marker))))
+
+
+def _spoil_json_unknown_key(folder, marker):
+    _edit_case(folder, lambda c: c.update(exec=f"open({str(marker)!r}, 'w')"))
+
+
+def _spoil_json_unknown_tag(folder, marker):
+    _edit_case(folder, lambda c: c["args"].__setitem__(1, {"eval": f"open({str(marker)!r}, 'w')"}))
+
+
+def _spoil_json_wrong_type(folder, marker):
+    _edit_case(folder, lambda c: c.update(valid="yes"))
+
+
+def _spoil_json_unknown_function(folder, marker):
+    _edit_case(folder, lambda c: c.update(function="__import__"))
+
+
+def _spoil_json_deep(folder, marker):
+    deep = {"int": 1}
+    for _ in range(50):
+        deep = {"list": [deep]}
+    _edit_case(folder, lambda c: c["args"].__setitem__(3, deep))
+
+
+def _spoil_json_huge(folder, marker):
+    (folder / "case.json").write_text(" " * (R.MAX_JSON_BYTES + 1))
+
+
+def _spoil_json_schema(folder, marker):
+    _edit_case(folder, lambda c: c.update(schema="convcheck.case/999"))
+
+
+def _spoil_missing_impl(folder, marker):
+    _edit_case(folder, lambda c: c.update(implementation=str(folder / "nowhere.py")))
+
+
+SPOILERS = [f for name, f in sorted(globals().items()) if name.startswith("_spoil_")]
+
+
+@pytest.mark.parametrize("spoil", SPOILERS, ids=[f.__name__.removeprefix("_spoil_") for f in SPOILERS])
+def test_bad_case_files_exit_125_without_running_anything(tmp_path, spoil):
+    folder = _folder(tmp_path)
+    marker = tmp_path / "code-ran"
+    spoil(folder, marker)
+    result = _run(folder)
+    assert result.returncode == 125, (result.stdout, result.stderr)
+    assert "cannot run this case" in result.stderr and "Traceback" not in result.stderr
+    assert not marker.exists()
+
+
+def test_import_failure_of_the_implementation_exits_125(tmp_path):
+    folder = _folder(tmp_path)
+    result = _run(folder, "--impl", str(Path(__file__).parent / "impls" / "import_error.py"))
+    assert result.returncode == 125 and "broken on purpose" in result.stderr
+
+
+def test_repro_imports_nothing_of_the_suite(tmp_path):
+    """Only numpy, torch (and the implementation): the script must not import convcheck itself."""
+    folder = _folder(tmp_path)
+    probe = "import runpy, sys; sys.argv = ['repro.py', '--impl', sys.argv[1]];\n" \
+            "try:\n    runpy.run_path(sys.argv[0] if False else %r, run_name='__main__')\nexcept SystemExit:\n    pass\n" \
+            "print(sorted(m for m in sys.modules if m.startswith('convcheck') or m in ('hypothesis', 'pytest')))" % str(folder / "repro.py")
+    impl = tmp_path / "standalone.py"
+    impl.write_text("def conv_forward(A, W, b, hp):\n    raise ValueError('not implemented')\n")
+    out = subprocess.run([sys.executable, "-c", probe, str(impl)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
