@@ -108,7 +108,7 @@ def verify(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="convcheck-") as tmp:
         report = args.report_json or os.path.join(tmp, "report.json")
         command = [sys.executable, "-m", "pytest", tests, "-p", "convcheck.plugin", "--import-mode=importlib",
-                   "-p", "no:cacheprovider", "-q", f"--hypothesis-profile={args.profile}", f"--report-json={report}"]
+                   "-p", "no:cacheprovider", "-q", "--tb=short", f"--hypothesis-profile={args.profile}", f"--report-json={report}"]
         if args.impl:
             command.append(f"--impl={os.path.abspath(args.impl) if args.impl.endswith('.py') else args.impl}")
         if args.family:

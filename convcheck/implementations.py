@@ -42,6 +42,9 @@ class Implementation:
     def __repr__(self) -> str:
         return f"<implementation {self.name}: {self.source}>"
 
+    def _repr_pretty_(self, printer, cycle):  # Hypothesis's pretty-printer: the short form
+        printer.text(repr(self))
+
 
 def _is_path(spec: str) -> bool:
     return spec.endswith(".py") or os.sep in spec or (os.altsep is not None and os.altsep in spec)

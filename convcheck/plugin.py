@@ -12,6 +12,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import json  # noqa: E402
 import platform  # noqa: E402
+import random  # noqa: E402
 import sys  # noqa: E402
 from collections import defaultdict  # noqa: E402
 
@@ -95,6 +96,7 @@ def pytest_configure(config):
         config._convcheck_families = list(FAMILIES)
     profile = config.getoption("hypothesis_profile", None) or "dev"
     config._convcheck_profile = profile
+    _choose_seed(config, profile)
     if getattr(config.option, "timeout", None) is None and profile in TIMEOUTS:
         config.option.timeout = TIMEOUTS[profile]
         config.option.timeout_method = "thread"
@@ -108,6 +110,30 @@ def pytest_configure(config):
         torch.set_num_threads(1)
     except ImportError:
         pass
+
+
+def _choose_seed(config, profile: str) -> None:
+    """Random profiles run from one seed per run, chosen here (by the xdist controller, handed to
+    its workers) and reported, so that any run can be repeated with --hypothesis-seed."""
+    if profile in settings._profiles and settings.get_profile(profile).derandomize:
+        config._convcheck_seed = "derandomized"
+        return
+    if config.getoption("hypothesis_seed", None) is None:
+        worker = getattr(config, "workerinput", None)
+        config.option.hypothesis_seed = str(worker["convcheck_seed"] if worker else random.getrandbits(32))
+    config._convcheck_seed = config.option.hypothesis_seed
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):  # xdist controller -> worker
+    node.workerinput["convcheck_seed"] = node.config._convcheck_seed
+
+
+def pytest_report_header(config):
+    seed = getattr(config, "_convcheck_seed", None)
+    if seed and seed != "derandomized":
+        return f"convcheck: Hypothesis seed {seed} (repeat this run with --hypothesis-seed={seed})"
+    return f"convcheck: Hypothesis profile {config._convcheck_profile}, derandomized"
 
 
 def pytest_generate_tests(metafunc):
@@ -205,6 +231,7 @@ def _write_repro(item, report, failure):
             api="tutorial",
             failure=failure,
             versions=versions(),
+            seed=item.config._convcheck_seed,
         )
     if built is None:
         report.sections.append(("convcheck repro", "no standalone replay for this check; rerun the test with pytest"))
@@ -262,7 +289,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     impls = ", ".join(i.name for i in config._convcheck_impls)
-    tr.section(f"convcheck summary ({impls}; profile {config._convcheck_profile})")
+    tr.section(f"convcheck summary ({impls}; profile {config._convcheck_profile}, seed {config._convcheck_seed})")
     tr.write_line(f"{'function / law':<34}{'family':<13}{'passed':>7}{'failed':>7}{'skipped':>8}  {'worst/tol':>9}  failure kinds")
     for r in rows:
         kinds = ", ".join(sorted(set(r["kinds"])))

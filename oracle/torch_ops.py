@@ -21,7 +21,7 @@ torch.use_deterministic_algorithms(True)
 
 def nchw(x: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
     """(m, H, W, C) array -> contiguous (m, C, H, W) float64 tensor."""
-    t = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float64))
+    t = torch.from_numpy(np.array(x.transpose(0, 3, 1, 2), dtype=np.float64, order="C"))  # a copy: inputs may be read-only
     return t.requires_grad_(requires_grad)
 
 
@@ -32,7 +32,7 @@ def nhwc(t: torch.Tensor) -> np.ndarray:
 
 def weight_to_torch(W: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
     """(kh, kw, C_prev, C) array -> contiguous (C, C_prev, kh, kw) float64 tensor."""
-    t = torch.from_numpy(np.ascontiguousarray(W.transpose(3, 2, 0, 1), dtype=np.float64))
+    t = torch.from_numpy(np.array(W.transpose(3, 2, 0, 1), dtype=np.float64, order="C"))
     return t.requires_grad_(requires_grad)
 
 

@@ -28,8 +28,8 @@ Outputs = dict  # output name -> array
 Expected = dict  # output name -> (expected array, tolerance array)
 
 
-@dataclass(frozen=True)
-class Sample:
+@dataclass(frozen=True, repr=False)
+class Sample(S.ShownByRepr):
     """One drawn input of an op: the case plus any extra arrays (upstream gradients)."""
 
     case: Any
@@ -40,8 +40,8 @@ class Sample:
         return f"{self.case!r}" + (f" with {extras}" if extras else "")
 
 
-@dataclass(frozen=True)
-class OpSpec:
+@dataclass(frozen=True, repr=False)
+class OpSpec(S.ShownByRepr):
     name: str  # test id
     function: str  # the seed function whose results are checked
     requires: tuple  # every implementation function the check calls
@@ -50,6 +50,9 @@ class OpSpec:
     oracles: dict  # oracle name -> (sample -> Expected)
     dtype: Callable[[Sample], Any]  # expected dtype of every output
     specials: bool = False  # NaN/inf inputs are meaningful (propagation is checked)
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
 
 
 # ---- samples -------------------------------------------------------------------------------

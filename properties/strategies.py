@@ -22,6 +22,13 @@ LAYOUTS = ("contiguous", "strided_view", "fortran", "read_only")
 MAX_SHOWN = 64  # arrays up to this size are printed in full in a falsifying example
 
 
+class ShownByRepr:
+    """Hypothesis prints falsifying examples with its pretty-printer: make it use __repr__."""
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(repr(self))
+
+
 def show(x: np.ndarray) -> str:
     layout = "C" if x.flags.c_contiguous else ("F" if x.flags.f_contiguous else "view")
     ro = "" if x.flags.writeable else ", read-only"
@@ -31,8 +38,8 @@ def show(x: np.ndarray) -> str:
     return head
 
 
-@dataclass
-class ConvCase:
+@dataclass(repr=False)
+class ConvCase(ShownByRepr):
     A_prev: np.ndarray
     W: np.ndarray
     b: np.ndarray
@@ -54,8 +61,8 @@ class ConvCase:
         return f"ConvCase(hparameters={self.hparameters}, A_prev={show(self.A_prev)}, W={show(self.W)}, b={show(self.b)})"
 
 
-@dataclass
-class PoolCase:
+@dataclass(repr=False)
+class PoolCase(ShownByRepr):
     A_prev: np.ndarray
     hparameters: dict
     mode: str = field(default="max")

@@ -28,8 +28,8 @@ F64 = (np.dtype(np.float64),)
 MAX_JACOBIAN = 64  # full Jacobian mode only for inputs and outputs up to this many elements
 
 
-@dataclass(frozen=True)
-class GradSpec:
+@dataclass(frozen=True, repr=False)
+class GradSpec(S.ShownByRepr):
     """One gradient of one backward function, as data."""
 
     name: str
@@ -42,6 +42,9 @@ class GradSpec:
     step: float
     bound: Callable  # (case, args) -> bound on |any element of the forward output|
     n_terms: Callable  # case -> terms summed in any element of forward or backward
+
+    def __repr__(self) -> str:
+        return f"<gradient {self.name}>"
 
 
 def _conv_args(case):
