@@ -43,7 +43,42 @@ def test_suite_catches_zoo_member(member, tmp_path):
         f"failed rows: {failed}\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
     )
     assert failed and not any(k.startswith("internal error") for r in failed for k in r["kinds"]), failed
-    _replays(Path(failed[0]["repros"][0]), tmp_path)
+    folder = Path(failed[0]["repros"][0])
+    _replays(folder, tmp_path)
+    _assert_minimal(folder, {**DEFAULT_BOUNDS, **_member_bounds(member)})
+
+
+# A shrunk example is minimal: one example, one channel, a spatial extent of at most 3, unless the
+# member's SHRINK_BOUNDS says its defect needs more (e.g. two examples to show a batch sum).
+DEFAULT_BOUNDS = {"batch": 1, "channels": 1, "spatial": 3}
+
+
+def _member_bounds(member: Path) -> dict:
+    import ast
+
+    for node in ast.parse(member.read_text()).body:  # read the constant without importing the member
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["SHRINK_BOUNDS"]:
+            return ast.literal_eval(node.value)
+    return {}
+
+
+def _assert_minimal(folder: Path, bounds: dict) -> None:
+    from convcheck import repro_template as R
+
+    case = R.load_case(str(folder))
+    args = [R.decode(a, R.load_arrays(str(folder))) for a in case["args"]]
+    activation = args[1][0] if case["function"] in ("conv_backward", "pool_backward") else args[0]
+    weights = args[1][1] if case["function"] == "conv_backward" else (args[1] if case["function"] == "conv_forward" else None)
+    if getattr(activation, "ndim", 0) == 4:
+        m, H, W, C = activation.shape
+        assert m <= bounds["batch"], f"shrunk example has batch {m} > {bounds['batch']}: {activation.shape}"
+        assert C <= bounds["channels"], f"shrunk input has {C} channels > {bounds['channels']}"
+        assert max(H, W) <= bounds["spatial"], f"shrunk input is {H}x{W}, more than {bounds['spatial']}"
+    elif getattr(activation, "ndim", 0):
+        assert max(activation.shape) <= bounds["spatial"], activation.shape
+    if getattr(weights, "ndim", 0) == 4:
+        kh, kw, _, n_C = weights.shape
+        assert max(kh, kw) <= bounds["spatial"] and n_C <= bounds["channels"], f"shrunk W has shape {weights.shape}"
 
 
 def _replays(folder: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_forward adds b[..., c - 1] to channel c (bias rolled along the channel axis)"
 BREAKS = ("conv_forward",)
+SHRINK_BOUNDS = {"channels": 2}  # the defect needs two channels to show
 
 
 def conv_forward(A_prev, W, b, hparameters):
