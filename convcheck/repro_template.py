@@ -159,6 +159,7 @@ def decode(value, arrays, depth=0):
 
 
 def with_layout(x, layout):
+    """x (copied) in one of LAYOUTS: the suite draws these, and a replay restores them."""
     import numpy as np
 
     x = np.array(x)

@@ -6,7 +6,6 @@ wrong into a `CheckFailure` of a named kind and checks that no input was modifie
 
 from __future__ import annotations
 
-import copy
 import signal
 import threading
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from convcheck.repro import Recorder
+from convcheck.repro_template import same, snapshot
 
 KINDS = (
     "raised",  # the implementation raised on a valid input (other than ValueError)
@@ -51,32 +51,6 @@ class Stats:
     def record(cls, ratio: float, what: str) -> None:
         if ratio > cls.worst_ratio:
             cls.worst_ratio, cls.worst_what = float(ratio), what
-
-
-def _snapshot(value: Any) -> Any:
-    """A deep copy for arrays, tuples, lists and dicts; other objects as they are."""
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, (tuple, list)):
-        return type(value)(_snapshot(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _snapshot(v) for k, v in value.items()}
-    return copy.copy(value)
-
-
-def _same(before: Any, after: Any) -> bool:
-    if isinstance(before, np.ndarray):
-        return (
-            isinstance(after, np.ndarray)
-            and before.dtype == after.dtype
-            and before.shape == after.shape
-            and np.array_equal(before, after, equal_nan=True)
-        )
-    if isinstance(before, (tuple, list)):
-        return type(before) is type(after) and len(before) == len(after) and all(map(_same, before, after))
-    if isinstance(before, dict):
-        return isinstance(after, dict) and before.keys() == after.keys() and all(_same(before[k], after[k]) for k in before)
-    return bool(before == after)
 
 
 class CallTimeout(BaseException):
@@ -117,7 +91,7 @@ def call(fn: Callable, name: str, *args: Any, valid: bool = True) -> Any:
     valid=False: only ValueError passes; returns None then.
     Either way, every argument must be unchanged afterwards.
     """
-    before = [_snapshot(a) for a in args]
+    before = [snapshot(a) for a in args]
     Recorder.record_call(name, args, before, valid)
     try:
         with _time_limit():
@@ -134,7 +108,7 @@ def call(fn: Callable, name: str, *args: Any, valid: bool = True) -> Any:
         if not valid:
             raise CheckFailure("accepted invalid", f"{name} returned instead of raising ValueError on an invalid input")
     for position, (old, new) in enumerate(zip(before, args)):
-        if not _same(old, new):
+        if not same(old, new):
             raise CheckFailure("input modified", f"{name} modified its argument #{position + 1} in place")
     return result
 

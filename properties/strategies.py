@@ -15,10 +15,11 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from convcheck.repro_template import LAYOUTS, with_layout  # replays restore the same layouts
+
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 VALUE_KINDS = ("small_ints", "gaussian", "distinct")
 SPECIAL_KINDS = VALUE_KINDS + ("specials",)  # also NaN / +inf / -inf, for propagation checks
-LAYOUTS = ("contiguous", "strided_view", "fortran", "read_only")
 MAX_SHOWN = 64  # arrays up to this size are printed in full in a falsifying example
 
 
@@ -91,20 +92,6 @@ def pool_output_shape(case: PoolCase) -> tuple[int, int, int, int]:
     return (m, (H - case.f) // case.stride + 1, (W - case.f) // case.stride + 1, C)
 
 
-def _with_layout(x: np.ndarray, layout: str) -> np.ndarray:
-    if layout == "strided_view":
-        # every other element of an array twice as wide along the last axis: a non-contiguous view
-        wide = np.zeros(x.shape[:-1] + (2 * x.shape[-1],), dtype=x.dtype)
-        wide[..., ::2] = x
-        return wide[..., ::2]
-    if layout == "fortran":
-        return np.asfortranarray(x)
-    if layout == "read_only":
-        x = x.copy()
-        x.setflags(write=False)
-    return x
-
-
 @st.composite
 def float_arrays(draw, shape, dtype, kinds=VALUE_KINDS, layouts=LAYOUTS):
     """An array of the given shape and dtype; its value kind and layout are drawn too."""
@@ -122,7 +109,7 @@ def float_arrays(draw, shape, dtype, kinds=VALUE_KINDS, layouts=LAYOUTS):
             for _ in range(draw(st.integers(1, 3))):
                 x[tuple(draw(st.integers(0, n - 1)) for n in shape)] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
     x = x.astype(dtype)
-    return _with_layout(x, draw(st.sampled_from(layouts)))
+    return with_layout(x, draw(st.sampled_from(layouts)))
 
 
 def _spatial(draw, kernel_min_extent: int, pad: int) -> int:

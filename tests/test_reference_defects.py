@@ -35,19 +35,10 @@ import pytest
 from convcheck.oracle import torch_ops as T
 from convcheck.oracle.tolerances import tolerance
 from convcheck.properties.asserts import CheckFailure, assert_array, assert_close, call
+from convcheck.implementations import SEED_FUNCTIONS
 from convcheck.reference import fast, loops
 
 IMPLS = [pytest.param(loops, id="loops"), pytest.param(fast, id="fast")]
-SEED_FUNCTIONS = (
-    "zero_pad",
-    "conv_single_step",
-    "conv_forward",
-    "conv_backward",
-    "pool_forward",
-    "create_mask_from_window",
-    "distribute_value",
-    "pool_backward",
-)
 
 
 def broken(**replacements):
