@@ -9,6 +9,7 @@ contiguous, non-contiguous views, Fortran order and read-only arrays.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,30 +93,59 @@ def pool_output_shape(case: PoolCase) -> tuple[int, int, int, int]:
     return (m, (H - case.f) // case.stride + 1, (W - case.f) // case.stride + 1, C)
 
 
+# Strategies are built once per distinct argument tuple and reused: building one (and Hypothesis
+# validating it) costs more than drawing from it, and shape-dependent ones recur constantly.
+cached = functools.lru_cache(maxsize=None)
+SEEDS = st.integers(0, 2**32 - 1)
+SCALES = st.sampled_from([1.0, 1e-3, 1e3])
+SPECIAL_VALUES = st.sampled_from([np.nan, np.inf, -np.inf])
+
+
+@cached
+def _small_int_arrays(shape):
+    # drawn element-wise on a zero background: costlier than a seed, but it shrinks to zeros
+    # and a few small integers -- the simplest values that still show a defect
+    return hnp.arrays(np.float64, shape, elements=st.integers(-3, 3).map(float), fill=st.just(0.0))
+
+
+@cached
+def _indices(n):
+    return st.integers(0, n - 1)
+
+
 @st.composite
-def float_arrays(draw, shape, dtype, kinds=VALUE_KINDS, layouts=LAYOUTS):
-    """An array of the given shape and dtype; its value kind and layout are drawn too."""
+def _float_arrays(draw, shape, dtype, kinds, layouts):
     kind = draw(st.sampled_from(kinds))
     size = int(np.prod(shape))
     if kind == "small_ints":
-        x = draw(hnp.arrays(np.float64, shape, elements=st.integers(-3, 3).map(float), fill=st.just(0.0)))
+        x = draw(_small_int_arrays(shape))
     else:
-        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        rng = np.random.default_rng(draw(SEEDS))
         if kind == "distinct":  # values at least 0.5 apart: no two elements anywhere are near a tie
             x = (rng.permutation(size) + rng.uniform(-0.25, 0.25, size)).reshape(shape) - size / 2
         else:
-            x = rng.standard_normal(shape) * draw(st.sampled_from([1.0, 1e-3, 1e3]))
+            x = rng.standard_normal(shape) * draw(SCALES)
         if kind == "specials":
             for _ in range(draw(st.integers(1, 3))):
-                x[tuple(draw(st.integers(0, n - 1)) for n in shape)] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+                x[tuple(draw(_indices(n)) for n in shape)] = draw(SPECIAL_VALUES)
     x = x.astype(dtype)
     return with_layout(x, draw(st.sampled_from(layouts)))
 
 
+@cached
+def float_arrays(shape, dtype, kinds=VALUE_KINDS, layouts=LAYOUTS):
+    """An array of the given shape and dtype; its value kind and layout are drawn too."""
+    return _float_arrays(tuple(shape), np.dtype(dtype), tuple(kinds), tuple(layouts))
+
+
+@cached
+def _extents(lowest):
+    return st.integers(lowest, lowest + 6) | st.just(lowest)
+
+
 def _spatial(draw, kernel_min_extent: int, pad: int) -> int:
     """An input extent n with n + 2*pad >= kernel; n = kernel - 2*pad (the window fills the padded input) is an edge."""
-    lowest = max(1, kernel_min_extent - 2 * pad)
-    return draw(st.integers(lowest, lowest + 6) | st.just(lowest))
+    return draw(_extents(max(1, kernel_min_extent - 2 * pad)))
 
 
 @st.composite
