@@ -279,7 +279,7 @@ def check_float_of_b(impl):
         a, W, b = rand(rng, (3, 3, 2), dtype), rand(rng, (3, 3, 2), dtype), rand(rng, (1, 1, 1), dtype)
         with warnings.catch_warnings():
             # a DeprecationWarning (NumPy 1.25 - 2.x) becomes an error, as TypeError is on later NumPy
-            warnings.simplefilter("error")
+            warnings.simplefilter("error", DeprecationWarning)
             Z = call(impl.conv_single_step, "conv_single_step", a, W, b)
         if not isinstance(Z, np.floating):
             raise CheckFailure("dtype", f"conv_single_step must return a NumPy floating scalar, got {type(Z).__name__} {Z!r}")
@@ -290,7 +290,7 @@ def check_float_of_b(impl):
 
         A, Wc, bc = rand(rng, (2, 4, 4, 2), dtype), rand(rng, (3, 3, 2, 3), dtype), rand(rng, (1, 1, 1, 3), dtype)
         with warnings.catch_warnings():
-            warnings.simplefilter("error")
+            warnings.simplefilter("error", DeprecationWarning)
             Zc, _ = call(impl.conv_forward, "conv_forward", A, Wc, bc, {"stride": 1, "pad": 1})
         expected = T.conv_forward(A, Wc, bc, 1, 1)
         M = T.conv_forward(np.abs(A), np.abs(Wc), np.abs(bc), 1, 1)
