@@ -17,6 +17,7 @@ import sys  # noqa: E402
 from collections import defaultdict  # noqa: E402
 
 import hypothesis  # noqa: E402
+import hypothesis.errors  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
@@ -115,7 +116,11 @@ def pytest_configure(config):
 def _choose_seed(config, profile: str) -> None:
     """Random profiles run from one seed per run, chosen here (by the xdist controller, handed to
     its workers) and reported, so that any run can be repeated with --hypothesis-seed."""
-    if profile in settings._profiles and settings.get_profile(profile).derandomize:
+    try:
+        derandomized = settings.get_profile(profile).derandomize
+    except hypothesis.errors.InvalidArgument:  # an unknown profile: Hypothesis itself reports it
+        derandomized = False
+    if derandomized:
         config._convcheck_seed = "derandomized"
         return
     if config.getoption("hypothesis_seed", None) is None:
