@@ -208,12 +208,13 @@ def pytest_runtest_makereport(item, call):
         return
     report.user_properties.append(("convcheck_check", (_function(item), family)))
     if report.failed and call.excinfo is not None:
-        from convcheck.properties.asserts import CheckFailure
+        from convcheck.properties.asserts import CallHung, CheckFailure
 
         exc = call.excinfo.value
-        kind = exc.kind if isinstance(exc, CheckFailure) else f"internal error ({type(exc).__name__})"
+        found = isinstance(exc, (CheckFailure, CallHung))  # a finding about the implementation
+        kind = exc.kind if found else f"internal error ({type(exc).__name__})"
         report.user_properties.append(("convcheck_kind", kind))
-        if isinstance(exc, CheckFailure):
+        if found:
             _write_repro(item, report, exc)
 
 

@@ -49,7 +49,7 @@ def zero_pad(X: np.ndarray, pad: int) -> np.ndarray:
 
 
 def single_step(a_slice: np.ndarray, W: np.ndarray, b: np.ndarray) -> float:
-    t = lambda x: torch.from_numpy(np.asarray(x, dtype=np.float64))  # noqa: E731
+    t = lambda x: torch.from_numpy(np.array(x, dtype=np.float64))  # noqa: E731  (a copy: x may be read-only)
     return float(torch.sum(t(a_slice) * t(W)) + t(b).reshape(()))
 
 

@@ -58,6 +58,14 @@ class CallTimeout(BaseException):
     `except Exception` must not swallow it)."""
 
 
+class CallHung(BaseException):
+    """A call into the implementation did not return in time. A BaseException, not a
+    CheckFailure, on purpose: Hypothesis lets it through at once instead of shrinking, which
+    would replay the hang once per shrinking step. The plugin reports it as kind "timeout"."""
+
+    kind = "timeout"
+
+
 class CallLimit:
     seconds = 60.0  # per call into the implementation; the plugin sets it from --call-timeout
 
@@ -97,7 +105,7 @@ def call(fn: Callable, name: str, *args: Any, valid: bool = True) -> Any:
         with _time_limit():
             result = fn(*args)
     except CallTimeout:
-        raise CheckFailure("timeout", f"{name} did not return within {CallLimit.seconds:g} s") from None
+        raise CallHung(f"[timeout] {name} did not return within {CallLimit.seconds:g} s") from None
     except ValueError as exc:
         if valid:
             raise CheckFailure("rejected valid", f"{name} raised ValueError on a valid input: {exc}") from exc

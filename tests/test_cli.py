@@ -52,6 +52,7 @@ def test_a_hanging_call_is_cut_off_and_reported(tmp_path):
     assert result.returncode == 1
     kinds = [k for r in json.loads(report.read_text())["rows"] for k in r["kinds"]]
     assert kinds and set(kinds) == {"timeout"}, kinds
+    assert "zero_pad did not return within 2 s" in result.stdout
 
 
 def test_a_failing_check_exits_1_and_names_its_kind(tmp_path):
