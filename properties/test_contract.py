@@ -155,7 +155,7 @@ CONTRACT_ERRORS = [
     ContractError("pool_forward", "stride-zero", "pool_forward[average]", lambda s: _pool(s, stride=0)),
     ContractError("pool_forward", "unknown-mode", "pool_forward[max]", lambda s: _pool(s, mode="maximum")),
     ContractError("pool_forward", "missing-key", "pool_forward[max]", lambda s: _pool(s, f=_DROP)),
-    ContractError("pool_forward", "unknown-key", "pool_forward[average]", lambda s: _pool(s, pad=0)),
+    ContractError("pool_forward", "unknown-key", "pool_forward[average]", lambda s: _pool(s, padding=0)),
     ContractError("pool_forward", "window-larger-than-input", "pool_forward[max]", lambda s: _pool(s, f=max(s.case.A_prev.shape[1:3]) + 1)),
     ContractError("conv_backward", "dZ-wrong-shape", "conv_backward", lambda s: (np.concatenate([s.extra["dZ"]] * 2, axis=1), _cache_conv(s))),
     ContractError("conv_backward", "dZ-broadcastable", "conv_backward", lambda s: (_broadcastable(s.extra["dZ"]), _cache_conv(s))),

@@ -3,10 +3,13 @@
 No Python loop runs over output positions. Convolution is an im2col GEMM, done in blocks of
 the output (whole images, or rows of one image) so that the im2col matrix stays small, in
 cache, in a buffer that every block reuses; each block's matrix is one strided copy of a
-sliding-window view. Its backward adds two GEMMs and a scatter-add per kernel offset. Max
-pooling finds each window's winner with torch's row-major scan, one kernel offset per step,
-then gathers (forward) or scatters (backward) through it. Arithmetic is done in the result
-dtype, so float32 runs at float32 speed.
+sliding-window view (dilation: the view takes every dilation-th element of each window).
+With groups the matrix is laid out group by group and each group is its own GEMM. Its
+backward adds two GEMMs and a scatter-add per kernel offset. Max pooling finds each window's
+winner with torch's row-major scan, one kernel offset per step, then gathers (forward) or
+scatters (backward) through it. Padding and ceil_mode's overhang are materialized once
+(-inf for max, zeros for average); average pooling divides by a per-window divisor built from
+per-axis counts. Arithmetic is done in the result dtype, so float32 runs at float32 speed.
 """
 
 from __future__ import annotations
@@ -39,34 +42,40 @@ _BLOCK_ENTRIES = 1 << 17
 
 def _windows(padded, geometry, writeable=False):
     """(m, n_H, n_W, kh, kw, C) view of a padded batch: [i, h, w, p, q, c] is
-    padded[i, h*sh + p, w*sw + q, c], the entry that kernel offset (p, q) of window (h, w) sees."""
-    (kh, kw), (sh, sw) = geometry.kernel, geometry.stride
-    view = sliding_window_view(padded, (kh, kw), axis=(1, 2), writeable=writeable)[:, ::sh, ::sw]
+    padded[i, h*sh + p*dh, w*sw + q*dw, c], the entry that kernel offset (p, q) of window (h, w) sees."""
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    view = sliding_window_view(padded, geometry.extent, axis=(1, 2), writeable=writeable)
+    view = view[:, ::sh, ::sw, :, ::dh, ::dw][:, : geometry.out[0], : geometry.out[1]]
     return view.transpose(0, 1, 2, 4, 5, 3)
 
 
 class _Im2col:
     """The im2col matrix of A_prev block by block, built in buffers that every block reuses."""
 
-    def __init__(self, A_prev, geometry, dtype):
-        (kh, kw), (n_H, n_W), (ph, pw) = geometry.kernel, geometry.out, geometry.pad
+    def __init__(self, A_prev, geometry, dtype, groups):
+        (kh, kw), (n_H, n_W) = geometry.kernel, geometry.out
         m, H, W, C = A_prev.shape
-        self.A_prev, self.geometry = A_prev, geometry
+        self.A_prev, self.geometry, self.groups = A_prev, geometry, groups
         self.K = kh * kw * C
+        self.K_group = self.K // groups
         rows = max(1, _BLOCK_ENTRIES // (n_W * self.K))
         # a block is whole images, or rows of one image: either way its output is contiguous
         self.images_per_block = min(m, max(1, rows // n_H))
         self.rows_per_block = min(n_H, rows)
         # Zeroed once: blocks only ever overwrite the interior, so the border stays padding.
-        self.padded = np.zeros((self.images_per_block, H + 2 * ph, W + 2 * pw, C), dtype=dtype)
-        self.windows = _windows(self.padded, geometry)
+        _, (top, bottom), (left, right), _ = geometry.pad_width()
+        self.padded = np.zeros((self.images_per_block, H + top + bottom, W + left + right, C), dtype=dtype)
+        # [group, i, h, w, p, q, c]: the channels of each group last, so that a group's columns
+        # are contiguous and ordered like W's (kh, kw, C // groups)
+        windows = _windows(self.padded, geometry)
+        self.windows = windows.reshape(*windows.shape[:5], groups, C // groups).transpose(5, 0, 1, 2, 3, 4, 6)
         self.buffer = np.empty(self.images_per_block * self.rows_per_block * n_W * self.K, dtype=dtype)
 
     def blocks(self):
         """Yield (images, rows, positions, cols) per block: its slices of the batch and of the
-        output rows, its slice of all m * n_H * n_W output positions, and its (positions,
-        kh * kw * C) im2col matrix, columns ordered like W's (kh, kw, C). cols lives in the
-        reused buffer, so the next block overwrites it."""
+        output rows, its slice of all m * n_H * n_W output positions, and its (groups, positions,
+        kh * kw * C // groups) im2col matrices, columns ordered like W's (kh, kw, C // groups).
+        cols lives in the reused buffer, so the next block overwrites it."""
         (n_H, n_W), m = self.geometry.out, self.A_prev.shape[0]
         for first in range(0, m, self.images_per_block):
             images = slice(first, min(first + self.images_per_block, m))
@@ -74,39 +83,48 @@ class _Im2col:
             self.geometry.unpad(self.padded[:n])[...] = self.A_prev[images]
             for top in range(0, n_H, self.rows_per_block):
                 rows = slice(top, min(top + self.rows_per_block, n_H))
-                windows = self.windows[:n, rows]
+                windows = self.windows[:, :n, rows]
                 cols = self.buffer[: windows.size].reshape(windows.shape)
                 cols[...] = windows  # the one copy that builds the matrix
                 start = (images.start * n_H + top) * n_W
-                yield images, rows, slice(start, start + windows.size // self.K), cols.reshape(-1, self.K)
+                count = windows.size // self.K
+                yield images, rows, slice(start, start + count), cols.reshape(self.groups, count, self.K_group)
 
 
 def conv_forward(A_prev, W, b, hparameters):
     call = params.parse_conv(A_prev, W, b, hparameters)
-    dtype, (n_H, n_W) = call.dtype, call.geometry.out
-    W_mat = np.ascontiguousarray(W, dtype=dtype).reshape(-1, call.n_C)
-    bias = b.astype(dtype, copy=False).reshape(call.n_C)
+    dtype, (n_H, n_W), G = call.dtype, call.geometry.out, call.groups
+    M = call.n_C // G  # output channels per group
+    # per group: (kh * kw * C // groups, M), the group's output channels
+    W_mat = np.ascontiguousarray(W, dtype=dtype).reshape(-1, G, M).transpose(1, 0, 2).copy()
     # zeros, not empty: BLAS may scale the out= array by beta = 0 (1-channel cases go to gemv),
     # and 0 * a NaN bit pattern left in fresh memory raises a spurious "invalid value" flag
     Z = np.zeros((A_prev.shape[0], n_H, n_W, call.n_C), dtype=dtype)
     Z_mat = Z.reshape(-1, call.n_C)
-    for _, _, positions, cols in _Im2col(A_prev, call.geometry, dtype).blocks():
+    bias = None if b is None else b.astype(dtype, copy=False).reshape(call.n_C)
+    for _, _, positions, cols in _Im2col(A_prev, call.geometry, dtype, G).blocks():
         Z_block = Z_mat[positions]
-        np.matmul(cols, W_mat, out=Z_block)
-        Z_block += bias
+        for g in range(G):
+            np.matmul(cols[g], W_mat[g], out=Z_block[:, g * M : (g + 1) * M])
+        if bias is not None:
+            Z_block += bias
     return Z, (A_prev, W, b, hparameters)
 
 
 def conv_backward(dZ, cache):
     A_prev, W, b, call = params.parse_conv_cache(dZ, cache)
-    geometry, dtype, n_C = call.geometry, call.dtype, call.n_C
+    geometry, dtype, n_C, G = call.geometry, call.dtype, call.n_C, call.groups
     (kh, kw), n_H, C = geometry.kernel, geometry.out[0], A_prev.shape[3]
+    M, C_group = n_C // G, C // G
     dZ_mat = np.ascontiguousarray(dZ, dtype=dtype).reshape(-1, n_C)
-    # W per kernel offset, transposed: (kh * kw, n_C, C), for one batched GEMM below
-    W_offsets = np.ascontiguousarray(W.transpose(0, 1, 3, 2), dtype=dtype).reshape(kh * kw, n_C, C)
-    im2col = _Im2col(A_prev, geometry, dtype)
-    dW = np.zeros((im2col.K, n_C), dtype=dtype)
-    dW_block = np.zeros_like(dW)  # zeros: see conv_forward
+    # W per group and kernel offset, transposed: (groups, kh * kw, M, C // groups), for the
+    # batched GEMMs below
+    W_offsets = np.ascontiguousarray(
+        W.reshape(kh, kw, C_group, G, M).transpose(3, 0, 1, 4, 2), dtype=dtype
+    ).reshape(G, kh * kw, M, C_group)
+    im2col = _Im2col(A_prev, geometry, dtype, G)
+    dW = np.zeros((G, im2col.K_group, M), dtype=dtype)
+    dW_block = np.zeros((im2col.K_group, M), dtype=dtype)  # zeros: see conv_forward
     dA_pad = np.empty_like(im2col.padded)
     # Writable: one kernel offset's entries are distinct elements of dA_pad (the offsets
     # overlap one another, so they are added one at a time)
@@ -115,13 +133,15 @@ def conv_backward(dZ, cache):
     for images, rows, positions, cols in im2col.blocks():
         n = images.stop - images.start
         dZ_block = dZ_mat[positions]
-        np.matmul(cols.T, dZ_block, out=dW_block)
-        dW += dW_block
+        for g in range(G):
+            np.matmul(cols[g].T, dZ_block[:, g * M : (g + 1) * M], out=dW_block)
+            dW[g] += dW_block
         # cols is spent: its buffer takes, per kernel offset, the gradient of the entries that
         # offset sees, each offset one contiguous (n, rows, n_W, C) array
         d_offsets = cols.reshape(kh * kw, -1, C)
         d_offsets[...] = 0  # it held A's entries, maybe non-finite: see conv_forward
-        np.matmul(dZ_block, W_offsets, out=d_offsets)
+        for g in range(G):
+            np.matmul(dZ_block[:, g * M : (g + 1) * M], W_offsets[g], out=d_offsets[:, :, g * C_group : (g + 1) * C_group])
         d_offsets = d_offsets.reshape(kh, kw, n, rows.stop - rows.start, -1, C)
         if rows.start == 0:
             dA_pad[:n] = 0
@@ -130,13 +150,34 @@ def conv_backward(dZ, cache):
                 dA_windows[:n, rows, :, p, q] += d_offsets[p, q]
         if rows.stop == n_H:
             dA_prev[images] = geometry.unpad(dA_pad[:n])
-    db = dZ_mat.sum(axis=0).reshape(b.shape)
-    return dA_prev, dW.reshape(W.shape), db
+    db = None if b is None else dZ_mat.sum(axis=0).reshape(b.shape)
+    # (groups, kh * kw * C // groups, M) -> (kh, kw, C // groups, n_C), channel g * M + j
+    return dA_prev, dW.transpose(1, 0, 2).reshape(W.shape), db
+
+
+# ---- pooling ---------------------------------------------------------------------------------
+
+
+def _extended(A, geometry, fill):
+    """A padded with `fill` by the padding plus ceil_mode's overhang (A itself when both are 0):
+    every kernel offset's slice (geometry.offset_slices) lies inside it."""
+    widths = geometry.pad_width(overhang=True)
+    if not any(lo or hi for lo, hi in widths):
+        return A
+    return np.pad(A, widths, constant_values=fill)
+
+
+def _axis_taps(geometry, axis):
+    """Per output position along `axis`: which taps are real elements, (out, kernel) bool, and
+    which lie inside the padded input (the others are ceil_mode's overhang)."""
+    taps = geometry.tap_indices(axis)
+    n, (_, hi) = geometry.size[axis], geometry.pads[axis]
+    return (taps >= 0) & (taps < n), taps < n + hi
 
 
 def _window_origins(shape, geometry):
-    """Flat (C-order) index into an array of `shape` of each window's top-left element, per
-    channel: an (m, n_H, n_W, C) array."""
+    """Flat (C-order) index into an array of `shape` (the extended input) of each window's
+    top-left tap, per channel: an (m, n_H, n_W, C) array."""
     m, H, W, C = shape
     (sh, sw), (n_H, n_W) = geometry.stride, geometry.out
     images = np.arange(m).reshape(-1, 1, 1, 1) * (H * W * C)
@@ -145,22 +186,35 @@ def _window_origins(shape, geometry):
     return images + rows + columns + np.arange(C)
 
 
-def _max_winners(A, geometry):
-    """Flat (C-order) index into A of each window's winner, by torch's CPU rule: scanning the
-    window row-major, a strictly greater value or any NaN replaces the current best."""
-    kh, kw = geometry.kernel
-    candidates = [A[(slice(None), *geometry.offset_slices(*divmod(k, kw)))] for k in range(kh * kw)]
+def _max_winners(E, geometry):
+    """Flat (C-order) index into E (the input extended with -inf) of each window's winner, by
+    torch's CPU rule: scanning the window's real elements row-major from the first one, with
+    -inf as the best so far, a strictly greater value or any NaN replaces the current best.
+    Padding is -inf and never NaN, so scanning every tap changes nothing, provided the winner
+    starts at the first real tap. A window without any real tap keeps its starting offset, a
+    padding element (so its output is -inf, and its gradient is cropped away with the padding)."""
+    (kh, kw), (dh, dw) = geometry.kernel, geometry.dilation
+    real_rows, _ = _axis_taps(geometry, 0)
+    real_cols, _ = _axis_taps(geometry, 1)
+    first_real = real_rows.argmax(axis=1)[:, None] * kw + real_cols.argmax(axis=1)  # (n_H, n_W); 0 if none
+    candidates = [E[(slice(None), *geometry.offset_slices(*divmod(k, kw)))] for k in range(kh * kw)]
+    dtype = np.min_scalar_type(kh * kw - 1)
+    if first_real.any():
+        winner = np.broadcast_to(first_real.astype(dtype)[:, :, None], candidates[0].shape).copy()  # kernel offset k
+    else:
+        winner = np.zeros(candidates[0].shape, dtype=dtype)
+    # offset 0 is either real (then the first real tap) or padding (-inf, the scan's start)
     best = candidates[0].copy()
-    winner = np.zeros(best.shape, dtype=np.min_scalar_type(kh * kw - 1))  # kernel offset k
     replace = np.empty(best.shape, dtype=bool)
     for k in range(1, kh * kw):
         np.greater(candidates[k], best, out=replace)
-        # k grows, so "winner = k where replace" is a maximum: no masked copy, whose cost
-        # grows with how often the mask switches between True and False
+        # Offsets before first_real are padding (-inf), never greater: so k only grows past the
+        # start, and "winner = k where replace" is a maximum: no masked copy, whose cost grows
+        # with how often the mask switches between True and False
         np.maximum(winner, np.multiply(replace, k, dtype=winner.dtype), out=winner)
         # The running best only steers the comparisons above, and np.maximum keeps it equal to
         # the rule's best as far as any comparison can tell: it differs at most in the sign of
-        # a zero or in which NaN it holds. The winner's exact bits come from A itself.
+        # a zero or in which NaN it holds. The winner's exact bits come from E itself.
         np.maximum(best, candidates[k], out=best)
     # np.maximum propagates NaN, so the windows holding a NaN are those whose best is NaN;
     # there the rule's winner is the last NaN
@@ -170,23 +224,39 @@ def _max_winners(A, geometry):
         for k in range(1, kh * kw):
             np.maximum(last_nan, np.multiply(np.isnan(candidates[k]), k, dtype=winner.dtype), out=last_nan)
         winner = np.where(has_nan, last_nan, winner)
-    W, C = A.shape[2], A.shape[3]
-    offsets = np.array([(p * W + q) * C for p in range(kh) for q in range(kw)])
-    return _window_origins(A.shape, geometry) + offsets.take(winner)
+    W, C = E.shape[2], E.shape[3]
+    offsets = np.array([(p * dh * W + q * dw) * C for p in range(kh) for q in range(kw)])
+    return _window_origins(E.shape, geometry) + offsets.take(winner)
+
+
+def _divisors(call):
+    """What average pooling divides each window's sum by: an (n_H, n_W, 1) array (or a scalar)."""
+    geometry = call.geometry
+    if call.divisor_override is not None:
+        return call.divisor_override
+    if call.count_include_pad:
+        counts = [inside.sum(axis=1) for _, inside in (_axis_taps(geometry, 0), _axis_taps(geometry, 1))]
+    else:
+        counts = [real.sum(axis=1) for real, _ in (_axis_taps(geometry, 0), _axis_taps(geometry, 1))]
+    divisors = np.multiply.outer(*counts)[:, :, None].astype(call.dtype)  # in the result dtype
+    # one divisor for every window (no padding, or padding counted and no clipping): a scalar
+    return divisors.flat[0] if (divisors == divisors.flat[0]).all() else divisors
 
 
 def pool_forward(A_prev, hparameters, mode="max"):
     call = params.parse_pool(A_prev, hparameters, mode)
     geometry = call.geometry
     if call.mode == "max":
-        A = np.take(A_prev, _max_winners(A_prev, geometry))
+        E = _extended(A_prev, geometry, -np.inf)
+        A = np.take(E, _max_winners(E, geometry))
     else:
+        E = _extended(A_prev, geometry, 0)
         kh, kw = geometry.kernel
         A = np.zeros((A_prev.shape[0], *geometry.out, A_prev.shape[3]), dtype=call.dtype)
         for p in range(kh):
             for q in range(kw):
-                A += A_prev[(slice(None), *geometry.offset_slices(p, q))]
-        A /= kh * kw
+                A += E[(slice(None), *geometry.offset_slices(p, q))]
+        A /= _divisors(call)
     return A, (A_prev, hparameters)
 
 
@@ -208,13 +278,16 @@ def pool_backward(dA, cache, mode="max"):
     dA = dA.astype(dtype, copy=False)
     if call.mode == "max":
         # Each dA goes to its window's winner alone (an added value, never a product with a
-        # mask: a non-finite dA must reach the winner only); add.at accumulates overlaps.
-        dA_prev = np.zeros(A_prev.size, dtype=dtype)
-        np.add.at(dA_prev, _max_winners(A_prev, geometry).ravel(), dA.ravel())
-        return dA_prev.reshape(A_prev.shape)
-    dA_prev = np.zeros(A_prev.shape, dtype=dtype)
-    share = dA / (kh * kw)
+        # mask: a non-finite dA must reach the winner only); add.at accumulates overlaps. A
+        # window without a real element "wins" padding, which is cropped away with its gradient.
+        E = _extended(A_prev, geometry, -np.inf)
+        dE = np.zeros(E.size, dtype=dtype)
+        np.add.at(dE, _max_winners(E, geometry).ravel(), dA.ravel())
+        dE = dE.reshape(E.shape)
+        return dE if E is A_prev else np.ascontiguousarray(geometry.unpad(dE))
+    dE = np.zeros([n + lo + hi for n, (lo, hi) in zip(A_prev.shape, geometry.pad_width(overhang=True))], dtype=dtype)
+    share = dA / _divisors(call)
     for p in range(kh):
         for q in range(kw):
-            dA_prev[(slice(None), *geometry.offset_slices(p, q))] += share
-    return dA_prev
+            dE[(slice(None), *geometry.offset_slices(p, q))] += share
+    return dE if dE.shape == A_prev.shape else np.ascontiguousarray(geometry.unpad(dE))

@@ -185,7 +185,7 @@ for _label, _v in NON_INTEGERS:
     for _key in ("stride", "pad"):
         bad(f"{_key}-{_label}", "conv_forward", lambda v=_v, k=_key: (*conv_inputs()[:3], with_hp(conv_inputs()[3], **{k: v})), _key, _shows)
         bad(f"{_key}-{_label}-cache", "conv_backward", lambda v=_v, k=_key: (dZ_for(), (*conv_inputs()[:3], with_hp(conv_inputs()[3], **{k: v}))), _key, _shows)
-    for _key in ("f", "stride"):
+    for _key in ("f", "stride") if _v is not None else ("f",):  # a None pool stride means "the window size"
         bad(f"{_key}-{_label}", "pool_forward", lambda v=_v, k=_key: (pool_inputs()[0], with_hp(pool_inputs()[1], **{k: v})), f"['{_key}']", _shows)
         bad(f"{_key}-{_label}-cache", "pool_backward", lambda v=_v, k=_key: (dA_for(), (pool_inputs()[0], with_hp(pool_inputs()[1], **{k: v}))), f"['{_key}']", _shows)
 
@@ -212,7 +212,7 @@ for _hp, _missing in (({"f": 2}, "'stride'"), ({"stride": 2}, "'f'"), ({}, "'f'"
 for _extra in ("strides", "f", "padding"):
     bad(f"unknown-{_extra}", "conv_forward", lambda e=_extra: (*conv_inputs()[:3], {"stride": 1, "pad": 1, e: 1}), "hparameters", f"'{_extra}'")
     bad(f"unknown-{_extra}-cache", "conv_backward", lambda e=_extra: (dZ_for(), (*conv_inputs()[:3], {"stride": 1, "pad": 1, e: 1})), "hparameters", f"'{_extra}'")
-for _extra in ("strides", "pad", "mode"):
+for _extra in ("strides", "padding", "mode"):
     bad(f"unknown-{_extra}", "pool_forward", lambda e=_extra: (pool_inputs()[0], {"f": 2, "stride": 2, e: 0}), "hparameters", f"'{_extra}'")
     bad(f"unknown-{_extra}-cache", "pool_backward", lambda e=_extra: (dA_for(), (pool_inputs()[0], {"f": 2, "stride": 2, e: 0})), "hparameters", f"'{_extra}'")
 for _label, _hp in (("list", [("stride", 1), ("pad", 1)]), ("None", None), ("str", "stride=1,pad=1"), ("tuple", (1, 1))):
