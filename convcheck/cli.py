@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="run the property suite against an implementation")
     verify.add_argument("impl", nargs="?", help="dotted module or path to a .py file (default: the bundled references)")
     verify.add_argument("--profile", default="ci", choices=("dev", "ci", "thorough"), help="Hypothesis profile (default: ci)")
+    verify.add_argument("--api", choices=("tutorial", "full"),
+                        help="hyperparameter space (default: full for the bundled references, tutorial for IMPL)")
     verify.add_argument("--family", help=f"comma-separated check families of {', '.join(FAMILIES)} (default: all)")
     verify.add_argument("-n", "--workers", default="0", help="xdist workers, e.g. 2 or auto (default: 0, in process)")
     verify.add_argument("--report-json", metavar="PATH", help="also write the summary as JSON to PATH")
@@ -113,6 +115,8 @@ def verify(args: argparse.Namespace) -> int:
             command.append(f"--impl={os.path.abspath(args.impl) if args.impl.endswith('.py') else args.impl}")
         if args.family:
             command.append(f"--family={args.family}")
+        if args.api:
+            command.append(f"--api={args.api}")
         if args.workers not in ("0", ""):
             command += ["-n", args.workers]
         if args.repro_dir:

@@ -32,6 +32,7 @@ class Implementation:
     name: str  # short id used in test ids and reports
     source: str  # what the user named: dotted module or absolute path
     module: ModuleType
+    api: str = "tutorial"  # the hyperparameter space it is checked on: "tutorial" or "full"
 
     def __getattr__(self, attr):
         return getattr(self.module, attr)

@@ -10,6 +10,7 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import dataclasses  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
@@ -59,6 +60,13 @@ def pytest_addoption(parser):
         help=f"comma-separated check families to run, of {', '.join(FAMILIES)} (default: all)",
     )
     group.addoption(
+        "--api",
+        choices=("tutorial", "full"),
+        default=None,
+        help="hyperparameter space: 'tutorial' (square f, one stride, one symmetric int pad, no optional keys) "
+        "or 'full' (torch's whole conv/pool space); default: full for the bundled references, tutorial for --impl",
+    )
+    group.addoption(
         "--call-timeout",
         type=float,
         default=60.0,
@@ -83,7 +91,8 @@ def pytest_configure(config):
         config.addinivalue_line("filterwarnings", f"ignore:{message}:RuntimeWarning")
     try:
         spec = config.getoption("--impl")
-        config._convcheck_impls = [load(spec)] if spec else [load(name) for name in DEFAULT_IMPLEMENTATIONS]
+        api = config.getoption("--api") or ("tutorial" if spec else "full")
+        config._convcheck_impls = [dataclasses.replace(load(s), api=api) for s in ([spec] if spec else DEFAULT_IMPLEMENTATIONS)]
     except ImplementationError as exc:
         raise pytest.UsageError(str(exc)) from None
     families = config.getoption("--family")
@@ -234,7 +243,7 @@ def _write_repro(item, report, failure):
         built = repro.case_from_recorder(
             test=item.nodeid,
             implementation=impl.source if impl else "",
-            api="tutorial",
+            api=impl.api if impl else "tutorial",
             failure=failure,
             versions=versions(),
             seed=item.config._convcheck_seed,

@@ -214,10 +214,32 @@ def torch_outputs(function, args):
     def weight(W, grad=False):
         return torch.tensor(np.asarray(W, dtype=np.float64).transpose(3, 2, 0, 1).copy(), requires_grad=grad)
 
+    def pair(v):
+        return tuple(v) if isinstance(v, (list, tuple)) else (v, v)
+
+    def conv(a, w, bias, hp):
+        """torch's conv2d for every spelling of the hyperparameters; uneven pads go through F.pad."""
+        pad, dilation = hp["pad"], pair(hp.get("dilation", 1))
+        if pad == "same":
+            totals = [d * (k - 1) for d, k in zip(dilation, w.shape[2:])]
+            pad = tuple((t // 2, t - t // 2) for t in totals)
+        elif pad == "valid":
+            pad = 0
+        (top, bottom), (left, right) = (pair(p) for p in pair(pad))
+        a = F.pad(a, (left, right, top, bottom))
+        return F.conv2d(a, w, bias, stride=pair(hp["stride"]), dilation=dilation, groups=hp.get("groups", 1))
+
+    def bias_of(b, grad=False):
+        return None if b is None else torch.tensor(np.asarray(b, np.float64).reshape(-1), requires_grad=grad)
+
     def pool(a, hp, mode):
+        f = pair(hp["f"])
+        common = dict(kernel_size=f, stride=f if hp["stride"] is None else pair(hp["stride"]), padding=pair(hp.get("pad", 0)),
+                      ceil_mode=bool(hp.get("ceil_mode", False)))
         if mode == "max":
-            return F.max_pool2d(a, hp["f"], hp["stride"])
-        return F.avg_pool2d(a, hp["f"], hp["stride"])
+            return F.max_pool2d(a, dilation=pair(hp.get("dilation", 1)), **common)
+        return F.avg_pool2d(a, count_include_pad=bool(hp.get("count_include_pad", True)),
+                            divisor_override=hp.get("divisor_override"), **common)
 
     if function == "zero_pad":
         X, pad = args
@@ -228,14 +250,13 @@ def torch_outputs(function, args):
     if function == "conv_forward":
         A, W, b, hp = args
         with torch.no_grad():
-            Z = F.conv2d(nchw(A), weight(W), torch.tensor(np.asarray(b, np.float64).reshape(-1)), stride=hp["stride"], padding=hp["pad"])
-        return {"Z": nhwc(Z)}
+            return {"Z": nhwc(conv(nchw(A), weight(W), bias_of(b), hp))}
     if function == "conv_backward":
         dZ, (A, W, b, hp) = args
-        a, w = nchw(A, True), weight(W, True)
-        bias = torch.tensor(np.asarray(b, np.float64).reshape(-1), requires_grad=True)
-        F.conv2d(a, w, bias, stride=hp["stride"], padding=hp["pad"]).backward(nchw(dZ))
-        return {"dA_prev": nhwc(a.grad), "dW": w.grad.numpy().transpose(2, 3, 1, 0).copy(), "db": bias.grad.numpy().reshape(np.shape(b))}
+        a, w, bias = nchw(A, True), weight(W, True), bias_of(b, True)
+        conv(a, w, bias, hp).backward(nchw(dZ))
+        db = None if b is None else bias.grad.numpy().reshape(np.shape(b))
+        return {"dA_prev": nhwc(a.grad), "dW": w.grad.numpy().transpose(2, 3, 1, 0).copy(), "db": db}
     if function == "pool_forward":
         A, hp, mode = args
         with torch.no_grad():

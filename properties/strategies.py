@@ -57,10 +57,11 @@ class ConvCase(ShownByRepr):
 
     @property
     def dtype(self) -> np.dtype:
-        return np.result_type(self.A_prev, self.W, self.b)
+        return np.result_type(*(x for x in (self.A_prev, self.W, self.b) if x is not None))
 
     def __repr__(self) -> str:
-        return f"ConvCase(hparameters={self.hparameters}, A_prev={show(self.A_prev)}, W={show(self.W)}, b={show(self.b)})"
+        b = "None" if self.b is None else show(self.b)
+        return f"ConvCase(hparameters={self.hparameters}, A_prev={show(self.A_prev)}, W={show(self.W)}, b={b})"
 
 
 @dataclass(repr=False)
@@ -81,16 +82,48 @@ class PoolCase(ShownByRepr):
         return f"PoolCase(mode={self.mode!r}, hparameters={self.hparameters}, A_prev={show(self.A_prev)})"
 
 
+def _pair(value) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def conv_pads(hparameters: dict, kernel: tuple) -> tuple:
+    """((top, bottom), (left, right)) for any spelling of "pad"; "same" puts an odd extra at the end."""
+    pad = hparameters["pad"]
+    if pad == "valid":
+        return ((0, 0), (0, 0))
+    if pad == "same":
+        totals = [d * (k - 1) for d, k in zip(_pair(hparameters.get("dilation", 1)), kernel)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    return tuple(_pair(p) for p in _pair(pad))
+
+
+def _extent(n: int, k: int, s: int, lo: int, hi: int, d: int = 1, ceil: bool = False) -> int:
+    """Output size along one axis (torch's rule; with ceil_mode the last window must start
+    inside the input or its left padding)."""
+    span = n + lo + hi - d * (k - 1) - 1
+    out = -(-span // s) + 1 if ceil else span // s + 1
+    if ceil and (out - 1) * s >= n + lo:
+        out -= 1
+    return out
+
+
 def conv_output_shape(case: ConvCase) -> tuple[int, int, int, int]:
     m, H, W, _ = case.A_prev.shape
     kh, kw, _, n_C = case.W.shape
-    s, p = case.stride, case.pad
-    return (m, (H + 2 * p - kh) // s + 1, (W + 2 * p - kw) // s + 1, n_C)
+    hp = case.hparameters
+    (sh, sw), (dh, dw) = _pair(hp["stride"]), _pair(hp.get("dilation", 1))
+    (top, bottom), (left, right) = conv_pads(hp, (kh, kw))
+    return (m, _extent(H, kh, sh, top, bottom, dh), _extent(W, kw, sw, left, right, dw), n_C)
 
 
 def pool_output_shape(case: PoolCase) -> tuple[int, int, int, int]:
     m, H, W, C = case.A_prev.shape
-    return (m, (H - case.f) // case.stride + 1, (W - case.f) // case.stride + 1, C)
+    hp = case.hparameters
+    (fh, fw) = _pair(hp["f"])
+    (sh, sw) = _pair(hp["stride"]) if hp["stride"] is not None else (fh, fw)
+    (ph, pw), (dh, dw) = _pair(hp.get("pad", 0)), _pair(hp.get("dilation", 1))
+    ceil = hp.get("ceil_mode", False)
+    return (m, _extent(H, fh, sh, ph, ph, dh, ceil), _extent(W, fw, sw, pw, pw, dw, ceil), C)
 
 
 # Strategies are built once per distinct argument tuple and reused: building one (and Hypothesis
@@ -143,40 +176,99 @@ def _extents(lowest):
     return st.integers(lowest, lowest + 6) | st.just(lowest)
 
 
-def _spatial(draw, kernel_min_extent: int, pad: int) -> int:
-    """An input extent n with n + 2*pad >= kernel; n = kernel - 2*pad (the window fills the padded input) is an edge."""
-    return draw(_extents(max(1, kernel_min_extent - 2 * pad)))
+API_LEVELS = ("tutorial", "full")
+PAD_FORMS = ("int", "pair", "per-side", "same", "valid")
 
 
 @st.composite
-def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3):
+def _full_conv_hparameters(draw, kernel):
+    """Any spelling torch accepts: stride/dilation pairs, asymmetric pads, "same" / "valid"."""
+    dilation = draw(st.sampled_from([1, 1, 2, (1, 2), (2, 1), 3]))
+    form = draw(st.sampled_from(PAD_FORMS))
+    stride = 1 if form == "same" else draw(st.sampled_from([1, 2, 3, (1, 2), (2, 1), (3, 1)]))  # "same" needs stride 1
+    sides = st.integers(0, 2)
+    pad = {
+        "int": lambda: draw(sides),
+        "pair": lambda: (draw(sides), draw(sides)),
+        "per-side": lambda: ((draw(sides), draw(sides)), (draw(sides), draw(sides))),
+        "same": lambda: "same",
+        "valid": lambda: "valid",
+    }[form]()
+    hp = {"stride": stride, "pad": pad}
+    if dilation != 1 or draw(st.booleans()):
+        hp["dilation"] = dilation
+    return hp
+
+
+@st.composite
+def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3, api="tutorial"):
+    """Tutorial: square f, one int stride, one symmetric int pad. Full: rectangular kernels,
+    groups (depthwise and channel multipliers), dilation, every pad spelling, no bias."""
     dtype = draw(st.sampled_from(dtypes))
     m = draw(st.integers(1, max_batch))
-    c_in = draw(st.integers(1, max_channels))
-    n_C = draw(st.integers(1, max_channels))
-    f = draw(st.integers(1, 4))
-    stride = draw(st.integers(1, 3) | st.just(f + 1))
-    pad = draw(st.integers(0, 2) | st.just(f))
-    H = _spatial(draw, f, pad)
-    W_ = _spatial(draw, f, pad)
+    if api == "tutorial":
+        groups = 1
+        c_in, n_C = draw(st.integers(1, max_channels)), draw(st.integers(1, max_channels))
+        kh = kw = draw(st.integers(1, 4))
+        stride = draw(st.integers(1, 3) | st.just(kh + 1))
+        hp = {"stride": stride, "pad": draw(st.integers(0, 2) | st.just(kh))}
+    else:
+        groups = draw(st.sampled_from([1, 1, 2, 3]))
+        c_in, n_C = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+        kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+        hp = draw(_full_conv_hparameters((kh, kw)))
+        if groups > 1 or draw(st.booleans()):
+            hp["groups"] = groups
+    (dh, dw) = _pair(hp.get("dilation", 1))
+    (top, bottom), (left, right) = conv_pads(hp, (kh, kw))
+    H = draw(_extents(max(1, dh * (kh - 1) + 1 - top - bottom)))
+    W_ = draw(_extents(max(1, dw * (kw - 1) + 1 - left - right)))
     A = draw(float_arrays((m, H, W_, c_in), dtype, kinds, layouts))
-    W = draw(float_arrays((f, f, c_in, n_C), dtype, kinds, layouts))
-    b = draw(float_arrays((1, 1, 1, n_C), dtype, kinds, layouts))
-    return ConvCase(A, W, b, {"stride": stride, "pad": pad})
+    W = draw(float_arrays((kh, kw, c_in // groups, n_C), dtype, kinds, layouts))
+    b = None if api == "full" and draw(st.integers(0, 4)) == 0 else draw(float_arrays((1, 1, 1, n_C), dtype, kinds, layouts))
+    return ConvCase(A, W, b, hp)
 
 
 @st.composite
-def pool_cases(draw, modes=("max", "average"), dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3):
+def _full_pool_hparameters(draw, mode, kernel):
+    """Window pairs, stride None / pairs, padding up to half the window, dilation (max),
+    ceil_mode, count_include_pad and divisor_override (average, negative too)."""
+    hp = {"f": kernel if kernel[0] != kernel[1] or draw(st.booleans()) else kernel[0]}
+    hp["stride"] = draw(st.sampled_from([None, 1, 2, 3, (1, 2), (2, 1), kernel[0] + 1]))
+    pads = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    if pads != (0, 0) or draw(st.booleans()):
+        hp["pad"] = pads if pads[0] != pads[1] else pads[0]
+    if mode == "max" and draw(st.booleans()):
+        hp["dilation"] = draw(st.sampled_from([1, 2, (1, 2), (2, 1)]))
+    if draw(st.booleans()):
+        hp["ceil_mode"] = draw(st.booleans())
+    if mode == "average":
+        if draw(st.booleans()):
+            hp["count_include_pad"] = draw(st.booleans())
+        if draw(st.integers(0, 3)) == 0:
+            hp["divisor_override"] = draw(st.sampled_from([1, 2, 3, 7, -2]))
+    return hp
+
+
+@st.composite
+def pool_cases(draw, modes=("max", "average"), dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3,
+               api="tutorial"):
     mode = draw(st.sampled_from(modes))
     dtype = draw(st.sampled_from(dtypes))
     m = draw(st.integers(1, max_batch))
     C = draw(st.integers(1, max_channels))
-    f = draw(st.integers(1, 4))
-    stride = draw(st.integers(1, 3) | st.just(f + 1))
-    H = _spatial(draw, f, 0)
-    W_ = _spatial(draw, f, 0)
+    if api == "tutorial":
+        f = draw(st.integers(1, 4))
+        hp = {"f": f, "stride": draw(st.integers(1, 3) | st.just(f + 1))}
+        lowest = (f, f)
+    else:
+        kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+        hp = draw(_full_pool_hparameters(mode, kernel))
+        (dh, dw), (ph, pw) = _pair(hp.get("dilation", 1)), _pair(hp.get("pad", 0))
+        lowest = (max(1, dh * (kernel[0] - 1) + 1 - 2 * ph), max(1, dw * (kernel[1] - 1) + 1 - 2 * pw))
+    H, W_ = draw(_extents(lowest[0])), draw(_extents(lowest[1]))
     A = draw(float_arrays((m, H, W_, C), dtype, kinds, layouts))
-    return PoolCase(A, {"f": f, "stride": stride}, mode)
+    return PoolCase(A, hp, mode)
 
 
 @st.composite

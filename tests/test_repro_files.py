@@ -151,3 +151,26 @@ def test_repro_imports_nothing_of_the_suite(tmp_path):
     impl.write_text("def conv_forward(A, W, b, hp):\n    raise ValueError('not implemented')\n")
     out = subprocess.run([sys.executable, "-c", probe, str(impl)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+def test_repro_oracle_agrees_with_the_suite_oracle_over_the_full_space():
+    """repro.py carries its own torch code (it must not import the suite): it must compute what
+    oracle/torch_ops computes, for every hyperparameter spelling."""
+    from hypothesis import HealthCheck, given, settings
+
+    from convcheck.oracle import torch_ops as T
+    from convcheck.oracle.tolerances import tolerance
+    from convcheck.properties import strategies as S
+    from convcheck.properties.asserts import assert_close
+
+    @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(S.conv_cases(api="full"), S.pool_cases(api="full"))
+    def check(conv, pool):
+        Z = R.torch_outputs("conv_forward", [conv.A_prev, conv.W, conv.b, conv.hparameters])["Z"]
+        M = T.conv_forward(np.abs(conv.A_prev), np.abs(conv.W), None if conv.b is None else np.abs(conv.b), **conv.hparameters)
+        tol = tolerance(M, int(np.prod(conv.W.shape[:3])) + 1, np.float64)  # two float64 routes: the policy's bound
+        assert_close(Z, T.conv_forward(conv.A_prev, conv.W, conv.b, **conv.hparameters), tol, "repro.py's conv oracle")
+        A = R.torch_outputs("pool_forward", [pool.A_prev, pool.hparameters, pool.mode])["A"]
+        np.testing.assert_array_equal(A, T.pool_forward(pool.A_prev, mode=pool.mode, **pool.hparameters))
+
+    check()
