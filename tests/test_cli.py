@@ -61,3 +61,14 @@ def test_a_failing_check_exits_1_and_names_its_kind(tmp_path):
     assert result.returncode == 1
     failed = [r for r in json.loads(report.read_text())["rows"] if r["failed"]]
     assert failed == [{**failed[0], "function": "conv_forward", "family": "forward", "kinds": ["values"]}]
+
+
+def test_tutorial_only_implementation_raises_no_false_alarm(tmp_path):
+    """An outside implementation is checked on the tutorial's space by default; the same
+    implementation under --api full is (rightly) told it rejects valid configurations."""
+    tutorial = verify(IMPLS / "tutorial_only.py", "--family", "forward,backward,contract")
+    assert tutorial.returncode == 0, tutorial.stdout[-3000:]
+    report = tmp_path / "r.json"
+    full = verify(IMPLS / "tutorial_only.py", "--api", "full", "--family", "forward", "-x", "--report-json", report)
+    assert full.returncode == 1
+    assert {k for r in json.loads(report.read_text())["rows"] for k in r["kinds"]} == {"rejected valid"}

@@ -31,7 +31,7 @@ def test_suite_catches_zoo_member(member, tmp_path):
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "convcheck.cli", "verify", str(member), "-x", "--profile", "ci", "--report-json", str(report),
-         "--repro-dir", str(tmp_path / "repros")],
+         "--repro-dir", str(tmp_path / "repros"), "--api", _member_constant(member, "API", "tutorial")],
         capture_output=True,
         text=True,
         timeout=600,
@@ -45,7 +45,7 @@ def test_suite_catches_zoo_member(member, tmp_path):
     assert failed and not any(k.startswith("internal error") for r in failed for k in r["kinds"]), failed
     folder = Path(failed[0]["repros"][0])
     _replays(folder, tmp_path)
-    _assert_minimal(folder, {**DEFAULT_BOUNDS, **_member_bounds(member)})
+    _assert_minimal(folder, {**DEFAULT_BOUNDS, **_member_constant(member, "SHRINK_BOUNDS", {})})
 
 
 # A shrunk example is minimal: one example, one channel, a spatial extent of at most 3, unless the
@@ -53,13 +53,14 @@ def test_suite_catches_zoo_member(member, tmp_path):
 DEFAULT_BOUNDS = {"batch": 1, "channels": 1, "spatial": 3}
 
 
-def _member_bounds(member: Path) -> dict:
+def _member_constant(member: Path, name: str, default):
+    """A module-level constant of a member, read without importing it."""
     import ast
 
-    for node in ast.parse(member.read_text()).body:  # read the constant without importing the member
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["SHRINK_BOUNDS"]:
+    for node in ast.parse(member.read_text()).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
             return ast.literal_eval(node.value)
-    return {}
+    return default
 
 
 def _assert_minimal(folder: Path, bounds: dict) -> None:
