@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from convcheck.properties.asserts import call
@@ -49,20 +49,51 @@ def _torch_accepts(fn: Callable) -> bool:
 
 
 @st.composite
-def _numeric_configs(draw, function):
-    """Hyperparameters and sizes over ranges that straddle every validity boundary."""
+def _numeric_configs(draw, function, api):
+    """Sizes and hyperparameters over ranges that straddle every validity boundary: zero and
+    negative strides, pads and dilations, kernels past the input, channel and group mismatches;
+    with api "full", every spelling of the full space too. Half the draws keep each value in
+    its valid range, so that valid configurations are common as well."""
+    crossing = draw(st.booleans())  # values may go below their valid minimum
+
+    def ints(valid_min, invalid_min, hi):
+        return st.integers(invalid_min if crossing else valid_min, hi)
+
+    sides, positive = ints(0, -1, 3), ints(1, 0, 3)
+    pair_or_int = st.one_of(sides, st.tuples(sides, sides))
     c = {
         "m": draw(st.integers(1, 2)),
         "H": draw(st.integers(1, 5)),
         "W": draw(st.integers(1, 5)),
-        "C": draw(st.integers(1, 3)),
-        "stride": draw(st.integers(-1, 3)),
-        "pad": draw(st.integers(-2, 3)),
-        "f": draw(st.integers(1, 7) if function == "conv_forward" else st.integers(0, 7)),
+        "C": draw(st.integers(1, 4)),
+        "n_C": draw(st.integers(1, 4)),
+        "dtype": draw(st.sampled_from([np.float64, np.float32])),
+        "mismatch": draw(st.sampled_from([0, 0, 0, int(crossing)])),  # sometimes a channel mismatch
     }
-    c["W_channels"] = c["C"] + draw(st.sampled_from([0, 0, 0, 1]))  # sometimes a channel mismatch
-    c["n_C"] = draw(st.integers(1, 3))
-    c["dtype"] = draw(st.sampled_from([np.float64, np.float32]))
+    full = api == "full"
+    if function == "zero_pad":
+        c["pad"] = draw(ints(0, -2, 3))
+    elif function == "conv_forward":
+        kernel = st.integers(1, 7)
+        c["kernel"] = (draw(kernel), draw(kernel)) if full else (draw(kernel),) * 2
+        pad = st.one_of(pair_or_int, st.tuples(st.tuples(sides, sides), st.tuples(sides, sides)), st.sampled_from(["same", "valid"]))
+        c["hp"] = {"stride": draw(st.one_of(positive, st.tuples(positive, positive)) if full else positive),
+                   "pad": draw(pad if full else ints(0, -2, 3))}
+        if full and draw(st.booleans()):
+            c["hp"]["dilation"] = draw(st.one_of(positive, st.tuples(positive, positive)))
+        if full and draw(st.booleans()):
+            c["hp"]["groups"] = draw(positive)
+    else:
+        c["mode"] = draw(st.sampled_from(["max", "average"]))
+        kernel = ints(1, 0, 6)
+        c["hp"] = {"f": draw(st.one_of(kernel, st.tuples(kernel, kernel)) if full else kernel),
+                   "stride": draw(st.one_of(st.none(), positive, st.tuples(positive, positive)) if full else positive)}
+        optional = (("pad", pair_or_int), ("dilation", st.one_of(positive, st.tuples(positive, positive))),
+                    ("ceil_mode", st.booleans()), ("count_include_pad", st.booleans()),
+                    ("divisor_override", st.sampled_from([None, -2, 3, 0] if crossing else [None, -2, 3])))
+        for key, values in optional:
+            if full and draw(st.integers(0, 2)) == 0:
+                c["hp"][key] = draw(values)
     return c
 
 
@@ -70,16 +101,17 @@ def _numeric_call(function, c, impl):
     """(torch's call, the implementation's call) for one numeric configuration."""
     rng = np.random.default_rng(0)
     A = rng.standard_normal((c["m"], c["H"], c["W"], c["C"])).astype(c["dtype"])
-    if function == "conv_forward":
-        W = rng.standard_normal((c["f"], c["f"], c["W_channels"], c["n_C"])).astype(c["dtype"])
-        b = rng.standard_normal((1, 1, 1, c["n_C"])).astype(c["dtype"])
-        hp = {"stride": c["stride"], "pad": c["pad"]}
-        return (lambda: T.conv_forward(A, W, b, c["stride"], c["pad"])), (lambda valid: call(impl.conv_forward, function, A, W, b, hp, valid=valid))
     if function == "zero_pad":
         return (lambda: T.zero_pad(A, c["pad"])), (lambda valid: call(impl.zero_pad, function, A, c["pad"], valid=valid))
-    mode = "max" if c["n_C"] % 2 else "average"
-    hp = {"f": c["f"], "stride": c["stride"]}
-    return (lambda: T.pool_forward(A, c["f"], c["stride"], mode)), (lambda valid: call(impl.pool_forward, function, A, hp, mode, valid=valid))
+    hp = c["hp"]
+    if function == "conv_forward":
+        groups = hp.get("groups", 1)
+        c_in = (c["C"] // groups if groups > 0 and c["C"] % groups == 0 else c["C"]) + c["mismatch"]
+        W = rng.standard_normal((*c["kernel"], c_in, c["n_C"])).astype(c["dtype"])
+        b = rng.standard_normal((1, 1, 1, c["n_C"])).astype(c["dtype"])
+        return (lambda: T.conv_forward(A, W, b, **hp)), (lambda valid: call(impl.conv_forward, function, A, W, b, hp, valid=valid))
+    mode = c["mode"]
+    return (lambda: T.pool_forward(A, mode=mode, **hp)), (lambda valid: call(impl.pool_forward, function, A, hp, mode, valid=valid))
 
 
 @pytest.mark.family("contract")
@@ -90,10 +122,11 @@ def test_error_equivalence_with_torch(impl, function, data):
     differences aside). A ValueError on a configuration torch accepts is a failure."""
     require(impl, (function,))
     require_torch()
-    config = data.draw(_numeric_configs(function), label="config")
+    config = data.draw(_numeric_configs(function, impl.api), label="config")
     Recorder.start(function, "contract", "contract")
     torch_call, impl_call = _numeric_call(function, config, impl)
     valid = _torch_accepts(torch_call) and not _deliberately_invalid(function, config)
+    event("valid configuration" if valid else "invalid configuration")  # both sides must be well covered
     impl_call(valid)
 
 
