@@ -111,8 +111,10 @@ def pytest_configure(config):
         config.option.timeout = TIMEOUTS[profile]
         config.option.timeout_method = "thread"
     from convcheck.properties.asserts import CallLimit
+    from convcheck.repro import Recorder
 
     CallLimit.seconds = config.getoption("--call-timeout")
+    Recorder.inflight = _inflight_path(config, getattr(config, "workerinput", {}).get("workerid", "main"))
     config._convcheck_summary = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": [], "repros": []})
     try:
         import torch
@@ -136,6 +138,25 @@ def _choose_seed(config, profile: str) -> None:
         worker = getattr(config, "workerinput", None)
         config.option.hypothesis_seed = str(worker["convcheck_seed"] if worker else random.getrandbits(32))
     config._convcheck_seed = config.option.hypothesis_seed
+
+
+def _inflight_path(config, worker: str) -> str:
+    folder = os.path.join(os.path.dirname(os.path.abspath(config.getoption("--repro-dir"))), "inflight")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f"{worker}.txt")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem, report, sched):  # xdist: a worker process died
+    """Say which configuration the dead worker was running, from its in-flight file."""
+    path = _inflight_path(report.node.config, report.node.gateway.id)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            test, _, example = fh.read().partition("\n")
+    except OSError:
+        return
+    if test == crashitem:
+        report.longrepr = f"{report.longrepr}\nit was running this example (an oracle or the implementation crashed the process):\n{example}"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -204,6 +225,7 @@ def pytest_runtest_call(item):
 
     Stats.reset()
     Recorder.clear()
+    Recorder.test = item.nodeid
     yield
     item.user_properties.append(("convcheck_worst", (Stats.worst_ratio, Stats.worst_what)))
 

@@ -29,12 +29,20 @@ class Recorder:
     context: dict | None = None
     calls: list = []
     arrays: dict = {}
+    inflight: str | None = None  # file naming the test and example under way, for a crash report
+    test: str = ""
 
     @classmethod
-    def start(cls, function: str, check: str, family: str, oracle: str | None = None, dtype=None, gradient=None) -> None:
+    def start(cls, function: str, check: str, family: str, oracle: str | None = None, dtype=None, gradient=None,
+              example: Any = None) -> None:
         cls.context = {"function": function, "check": check, "family": family, "oracle": oracle,
                        "dtype": None if dtype is None else str(np.dtype(dtype)), "gradient": gradient, "outputs": []}
         cls.calls, cls.arrays = [], {}
+        if cls.inflight and example is not None:
+            # written before any oracle or implementation call: if the process dies (a torch
+            # crash, an abort), this is what it was running
+            with open(cls.inflight, "w", encoding="utf-8") as fh:
+                fh.write(f"{cls.test}\n{example!r}\n")
 
     @classmethod
     def record_call(cls, name: str, args: tuple, snapshot: list, valid: bool) -> None:

@@ -29,10 +29,10 @@ def _check(impl, op, oracle, data):
     kinds = S.SPECIAL_KINDS if op.specials else S.VALUE_KINDS
     sample = data.draw(op.samples(kinds=kinds, api=impl.api), label="sample")
     assume(not oracle_unusable(f"{op.name}-{oracle}", sample))  # a known oracle defect: ops.ORACLE_DEFECTS
+    family = "backward" if op.function in BACKWARD_FUNCTIONS else "forward"
+    Recorder.start(op.function, "oracle", family, oracle=oracle, dtype=op.dtype(sample), example=sample)
     expected = op.oracles[oracle](sample)
     assume(expected is not None)  # this route does not apply to the sample
-    family = "backward" if op.function in BACKWARD_FUNCTIONS else "forward"
-    Recorder.start(op.function, "oracle", family, oracle=oracle, dtype=op.dtype(sample))
     outputs = op.run(impl, sample)
     check_outputs(op, outputs, expected, sample, oracle)
 

@@ -72,3 +72,14 @@ def test_tutorial_only_implementation_raises_no_false_alarm(tmp_path):
     full = verify(IMPLS / "tutorial_only.py", "--api", "full", "--family", "forward", "-x", "--report-json", report)
     assert full.returncode == 1
     assert {k for r in json.loads(report.read_text())["rows"] for k in r["kinds"]} == {"rejected valid"}
+
+
+def test_a_worker_crash_names_the_test_and_the_example():
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", str(Path(__file__).parent.parent / "properties"), f"--impl={IMPLS / 'crashes.py'}",
+         "--family=forward", "-k", "conv_forward", "-n", "2", "-p", "no:randomly", "-q"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1
+    assert "crashed while running" in result.stdout and "it was running this example" in result.stdout, result.stdout[-3000:]
+    assert "ConvCase(hparameters=" in result.stdout
