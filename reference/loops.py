@@ -28,7 +28,7 @@ from . import params
 
 def zero_pad(X, pad):
     """Pad the height and width of every image of X (m, n_H, n_W, n_C) with `pad` zeros."""
-    X = params.check_float_array("X", X, 4)
+    X = params.check_nonempty("X", params.check_float_array("X", X, 4))
     pad = params.check_pad_amount(pad)
     return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="constant", constant_values=0)
 

@@ -60,6 +60,13 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def check_nonempty(name: str, array: np.ndarray) -> np.ndarray:
+    """The contract never returns an empty result, so no input dimension may be empty."""
+    if min(array.shape, default=1) < 1:
+        raise ValueError(f"{name} must have no empty dimension, got shape {array.shape}")
+    return array
+
+
 def check_int(name: str, value: Any, minimum: int) -> int:
     """A Python or NumPy integer >= minimum (bools are not integers here), as a Python int."""
     if not _is_int(value):
@@ -312,11 +319,9 @@ def parse_conv(A_prev: Any, W: Any, b: Any, hparameters: Any) -> ConvCall:
     dilation = check_int_pair("hparameters['dilation']", hp.get("dilation", 1), 1)
     groups = check_int("hparameters['groups']", hp.get("groups", 1), 1)
     kh, kw, c_in, n_C = W.shape
-    if min(W.shape) < 1:
-        raise ValueError(f"W must have no empty dimension, got shape {W.shape}")
+    check_nonempty("W", W)
     pads = _conv_pads(hp["pad"], stride, (kh, kw), dilation)
-    if min(A_prev.shape) < 1:
-        raise ValueError(f"A_prev must have no empty dimension, got shape {A_prev.shape}")
+    check_nonempty("A_prev", A_prev)
     if groups == 1:
         if c_in != A_prev.shape[3]:
             raise ValueError(
@@ -383,8 +388,7 @@ def parse_pool(A_prev: Any, hparameters: Any, mode: Any) -> PoolCall:
         raise ValueError("hparameters['count_include_pad'] applies to average pooling only, got False with mode 'max'")
     if mode == "max" and divisor_override is not None:
         raise ValueError(f"hparameters['divisor_override'] applies to average pooling only, got {divisor_override!r} with mode 'max'")
-    if min(A_prev.shape) < 1:
-        raise ValueError(f"A_prev must have no empty dimension, got shape {A_prev.shape}")
+    check_nonempty("A_prev", A_prev)
     for a in range(2):
         if pad[a] > kernel[a] // 2:
             raise ValueError(
