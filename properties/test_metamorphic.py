@@ -1,7 +1,10 @@
 """Metamorphic laws: relations between several results of the implementation under test.
 
 No oracle: every expected value comes from the implementation itself or from NumPy applied to
-the inputs, so these run where torch is not installed. Tolerances follow oracle/tolerances.py:
+the inputs, so these run where torch is not installed. Linearity, the adjoint identity, batch
+independence and dtype keeping hold over the whole hyperparameter space and draw from it
+(api=impl.api); the other laws draw from the tutorial's space, where their preconditions
+(no padding, one int stride, no groups) are simple to meet. Tolerances follow oracle/tolerances.py:
 gamma_n times a magnitude bounded from the inputs' maxima (never from the implementation's
 output). Where both sides of a law are results of the implementation, each may be off by the
 bound, so the magnitude is doubled. Values are finite throughout (S.VALUE_KINDS) unless a
@@ -66,13 +69,28 @@ def _backward(impl, case, grad) -> tuple:
     out = call(impl.conv_backward, "conv_backward", grad, (case.A_prev, case.W, case.b, case.hparameters))
     if not (isinstance(out, tuple) and len(out) == 3):
         raise CheckFailure("shape", f"conv_backward must return (dA_prev, dW, db), got {type(out).__name__}")
+    if case.b is None:  # no bias: db must be None, and only (dA_prev, dW) take part in the laws
+        if out[2] is not None:
+            raise CheckFailure("shape", f"conv_backward must return db=None when b is None, got {type(out[2]).__name__}")
+        out = out[:2]
     inputs = (case.A_prev, case.W, case.b)
     return tuple(assert_array(g, x.shape, dtype, f"conv_backward: {n}") for g, x, n in zip(out, inputs, GRADIENTS["conv"]))
 
 
-def _draw_case(data, layer, **kw):
+def _draw_case(data, layer, api="tutorial", **kw):
+    """A case of the tutorial's space, or of the implementation's (api=impl.api) for laws that hold
+    over the whole hyperparameter space."""
     cases = S.conv_cases if layer == "conv" else S.pool_cases
-    return data.draw(cases(kinds=S.VALUE_KINDS, **kw), label="case")
+    return data.draw(cases(kinds=S.VALUE_KINDS, api=api, **kw), label="case")
+
+
+def _bias(case):
+    return 0.0 if case.b is None else case.b
+
+
+def _window_size(case) -> int:
+    fh, fw = S._pair(case.hparameters["f"])
+    return fh * fw
 
 
 def _draw_gradient(data, case):
@@ -83,7 +101,7 @@ def _draw_gradient(data, case):
 
 
 def _amax(x) -> float:
-    return float(np.max(np.abs(x), initial=0.0))
+    return 0.0 if x is None else float(np.max(np.abs(x), initial=0.0))
 
 
 def _conv_terms(case) -> int:
@@ -100,17 +118,18 @@ def _forward_tol(case):
     """Two forward results of the implementation over the same windows (or channel orders)."""
     if _is_conv(case):
         return tolerance(2 * _conv_bound(case), _conv_terms(case) + 1, _dtype(case))
-    n = 0 if case.mode == "max" else case.f**2 + 1  # max selects: exact
-    return tolerance(2 * _amax(case.A_prev), n, _dtype(case))
+    n = 0 if case.mode == "max" else _window_size(case) + 1  # max selects: exact
+    # a divisor_override smaller than the window can make an average up to window-size times max|A|
+    scale = _window_size(case) if "divisor_override" in case.hparameters else 1
+    return tolerance(2 * scale * _amax(case.A_prev), n, _dtype(case))
 
 
 def _grad_bounds(case, grad) -> list:
     """(magnitude, terms) bounding each gradient element, per output of _backward."""
     g = _amax(grad)
     if not _is_conv(case):
-        overlap = (-(-case.f // case.stride)) ** 2  # windows that can cover one input element
-        share = 1.0 if case.mode == "max" else 1.0 / case.f**2
-        return [(overlap * g * share, overlap + 1)]
+        overlap = _window_size(case)  # at most one window per kernel tap covers an input element
+        return [(overlap * g, overlap + 1)]  # each window hands out at most its whole gradient
     kh, kw, _, n_C = case.W.shape
     positions = int(np.prod(grad.shape[:3]))
     return [(kh * kw * n_C * _amax(case.W) * g, kh * kw * n_C), (positions * _amax(case.A_prev) * g, positions), (positions * g, positions)]
@@ -121,12 +140,12 @@ def _grad_bounds(case, grad) -> list:
 
 def _check_linearity(impl, data, field):
     require(impl, ("conv_forward",))
-    case = _draw_case(data, "conv", dtypes=F64)
+    case = _draw_case(data, "conv", api=impl.api, dtypes=F64)
     x1 = getattr(case, field)
     x2 = data.draw(S.float_arrays(x1.shape, x1.dtype, S.VALUE_KINDS), label=f"second {field}")
     alpha, beta = data.draw(SCALARS, label="alpha"), data.draw(SCALARS, label="beta")
     cases = [replace(case, **{field: x}) for x in (alpha * x1 + beta * x2, x1, x2)]
-    Z, Z1, Z2 = (_forward(impl, c) - case.b for c in cases)
+    Z, Z1, Z2 = (_forward(impl, c) - _bias(case) for c in cases)
     bound = _conv_bound(cases[0]) + abs(alpha) * _conv_bound(cases[1]) + abs(beta) * _conv_bound(cases[2])
     tol = tolerance(bound, _conv_terms(case) + 5, np.float64)  # + combining inputs, subtracting b, combining outputs
     what = f"conv(alpha*{field}1 + beta*{field}2) - b vs alpha*(conv({field}1) - b) + beta*(conv({field}2) - b)"
@@ -155,18 +174,19 @@ def test_conv_backward_is_adjoint(impl, data):
     <conv(x) - b, y> == <x, dA_prev(y)> == <W, dW(y)> (conv - b is linear in A_prev and in W, and
     conv_backward applies the transposes), and db == sum of y over m, h, w."""
     require(impl, REQUIRES["conv"])
-    case = _draw_case(data, "conv", dtypes=F64)
+    case = _draw_case(data, "conv", api=impl.api, dtypes=F64)
     y = _draw_gradient(data, case)
     Z = _forward(impl, case)
     grads = _backward(impl, case, y)
     bounds = _grad_bounds(case, y)
-    lhs = np.sum((Z - case.b) * y)
+    lhs = np.sum((Z - _bias(case)) * y)
     lhs_bound, lhs_terms = _conv_bound(case) * np.abs(y).sum(), _conv_terms(case) + 2 + y.size
     for name, x, g, (M, n) in zip(("A_prev", "W"), (case.A_prev, case.W), grads, bounds):
         tol = tolerance(lhs_bound + M * np.abs(x).sum(), lhs_terms + n + x.size, np.float64)
         assert_close(np.sum(x * g), lhs, tol, f"<{name}, conv_backward's d{name}(y)> vs <conv(A_prev) - b, y>")
-    db, db_bound = (v.sum(axis=(0, 1, 2)).reshape(case.b.shape) for v in (y, np.abs(y)))
-    assert_close(grads[2], db, tolerance(db_bound, bounds[2][1], np.float64), "db vs sum of dZ over m, h, w")
+    if case.b is not None:
+        db, db_bound = (v.sum(axis=(0, 1, 2)).reshape(case.b.shape) for v in (y, np.abs(y)))
+        assert_close(grads[2], db, tolerance(db_bound, bounds[2][1], np.float64), "db vs sum of dZ over m, h, w")
 
 
 # ---- conv and pool: batch, channels, translation, dtype ------------------------------------
@@ -179,7 +199,7 @@ def test_batch_independence(impl, layer, data):
     """Precondition: finite values. Forward results and dA_prev of a batch are those of its examples
     stacked; conv's dW and db are the sums of the examples' dW and db (both pool modes drawn)."""
     require(impl, REQUIRES[layer])
-    case = _draw_case(data, layer)
+    case = _draw_case(data, layer, api=impl.api)
     grad = _draw_gradient(data, case)
     parts = [(replace(case, A_prev=case.A_prev[i : i + 1]), grad[i : i + 1]) for i in range(grad.shape[0])]
     Z = np.concatenate([_forward(impl, c) for c, _ in parts])
@@ -241,7 +261,7 @@ def test_float32_kept(impl, layer, data):
     """Precondition: every input array float32 (upstream gradient too). Every forward and backward
     result is float32, of the right shape (checked by _forward / _backward)."""
     require(impl, REQUIRES[layer])
-    case = _draw_case(data, layer, dtypes=F32)
+    case = _draw_case(data, layer, api=impl.api, dtypes=F32)
     _forward(impl, case)
     _backward(impl, case, _draw_gradient(data, case))
 
