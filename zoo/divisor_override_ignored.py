@@ -1,0 +1,28 @@
+"""Average pooling ignores divisor_override and divides by the window's own count.
+
+Right when divisor_override is None, or happens to equal that count.
+"""
+import types
+
+from convcheck.reference import loops
+from convcheck.reference.loops import *  # noqa: F401,F403
+
+DEFECT = "average pooling ignores hparameters['divisor_override']"
+BREAKS = ("pool_forward", "pool_backward")
+API = "full"
+
+
+def _rebound(func, **names):
+    """`func` running with some of the global names it sees replaced (its module is untouched)."""
+    return types.FunctionType(func.__code__, {**func.__globals__, **names}, func.__name__, func.__defaults__)
+
+
+def _average_divisor(call, h, w, window):
+    # BUG: call.divisor_override is never consulted
+    if call.count_include_pad:
+        return len(call.geometry.taps(0, h)) * len(call.geometry.taps(1, w))
+    return window.size
+
+
+pool_forward = _rebound(loops.pool_forward, _average_divisor=_average_divisor)
+pool_backward = _rebound(loops.pool_backward, _average_divisor=_average_divisor)
