@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import os
 from dataclasses import dataclass
+import types
 from types import ModuleType
 
 SEED_FUNCTIONS = (
@@ -79,3 +80,9 @@ def load(spec: str) -> Implementation:
     if len(impl.missing(SEED_FUNCTIONS)) == len(SEED_FUNCTIONS):
         raise ImplementationError(f"--impl {spec}: the module defines none of the seed functions {SEED_FUNCTIONS}")
     return impl
+
+
+def rebound(func, **names):
+    """A copy of `func` that sees some of its module's global names replaced (the module itself is
+    untouched): how a variant of an implementation swaps one helper its functions call."""
+    return types.FunctionType(func.__code__, {**func.__globals__, **names}, func.__name__, func.__defaults__)

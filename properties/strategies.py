@@ -107,6 +107,17 @@ def _extent(n: int, k: int, s: int, lo: int, hi: int, d: int = 1, ceil: bool = F
     return out
 
 
+def _ceil_last_window(n: int, extent: int, s: int, pad: int) -> str:
+    """What ceil_mode does to the last window along an axis of n elements padded by pad on both
+    sides: "dropped" (it would start in the right padding), "clipped" (it reaches past the padded
+    input) or "fits"."""
+    span = n + 2 * pad - extent
+    last_start = -(-span // s) * s
+    if last_start >= n + pad:
+        return "dropped"
+    return "clipped" if last_start + extent > n + 2 * pad else "fits"
+
+
 def conv_output_shape(case: ConvCase) -> tuple[int, int, int, int]:
     m, H, W, _ = case.A_prev.shape
     kh, kw, _, n_C = case.W.shape
@@ -240,8 +251,9 @@ def _full_pool_hparameters(draw, mode, kernel):
         hp["pad"] = pads if pads[0] != pads[1] else pads[0]
     if mode == "max" and draw(st.booleans()):
         hp["dilation"] = draw(st.sampled_from([1, 2, (1, 2), (2, 1)]))
-    if draw(st.booleans()):
-        hp["ceil_mode"] = draw(st.booleans())
+    ceil_mode = draw(st.sampled_from([None, False, True, True]), label="ceil_mode")  # None: key absent
+    if ceil_mode is not None:
+        hp["ceil_mode"] = ceil_mode
     if mode == "average":
         if draw(st.booleans()):
             hp["count_include_pad"] = draw(st.booleans())
@@ -267,6 +279,17 @@ def pool_cases(draw, modes=("max", "average"), dtypes=DTYPES, kinds=VALUE_KINDS,
         (dh, dw), (ph, pw) = _pair(hp.get("dilation", 1)), _pair(hp.get("pad", 0))
         lowest = (max(1, dh * (kernel[0] - 1) + 1 - 2 * ph), max(1, dw * (kernel[1] - 1) + 1 - 2 * pw))
     H, W_ = draw(_extents(lowest[0])), draw(_extents(lowest[1]))
+    if api == "full" and hp.get("ceil_mode"):  # steer the last window to an edge of the ceil rule
+        (sh, sw) = _pair(hp["stride"]) if hp["stride"] is not None else kernel
+        edge = draw(st.sampled_from(["any", "clipped", "dropped"]), label="ceil_mode last window")
+        sizes = [
+            [n for n in range(low, low + 7) if edge == "any" or _ceil_last_window(n, d * (k - 1) + 1, s, p) == edge]
+            for low, k, s, p, d in zip(lowest, kernel, (sh, sw), (ph, pw), (dh, dw))
+        ]
+        if edge != "any" and any(sizes):  # one axis at the edge is enough; the other stays as drawn
+            axis = draw(st.sampled_from([a for a in (0, 1) if sizes[a]]), label="edge axis")
+            n = draw(st.sampled_from(sizes[axis]), label="extent at the edge")
+            H, W_ = (n, W_) if axis == 0 else (H, n)
     A = draw(float_arrays((m, H, W_, C), dtype, kinds, layouts))
     return PoolCase(A, hp, mode)
 

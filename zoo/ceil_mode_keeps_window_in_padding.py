@@ -8,17 +8,13 @@ from dataclasses import replace
 
 import numpy as np
 
+from convcheck.implementations import rebound
 from convcheck.reference import loops, params
 from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "ceil_mode keeps a last pooling window that starts in the bottom/right padding"
 BREAKS = ("pool_forward", "pool_backward")
 API = "full"
-
-
-def _rebound(func, **names):
-    """`func` running with some of the global names it sees replaced (its module is untouched)."""
-    return types.FunctionType(func.__code__, {**func.__globals__, **names}, func.__name__, func.__defaults__)
 
 
 def _parse_pool(A_prev, hparameters, mode):
@@ -32,6 +28,6 @@ def _parse_pool(A_prev, hparameters, mode):
 
 
 _params = types.SimpleNamespace(**{**vars(params), "parse_pool": _parse_pool})
-_params.parse_pool_cache = _rebound(params.parse_pool_cache, parse_pool=_parse_pool)
-pool_forward = _rebound(loops.pool_forward, params=_params)
-pool_backward = _rebound(loops.pool_backward, params=_params)
+_params.parse_pool_cache = rebound(params.parse_pool_cache, parse_pool=_parse_pool)
+pool_forward = rebound(loops.pool_forward, params=_params)
+pool_backward = rebound(loops.pool_backward, params=_params)

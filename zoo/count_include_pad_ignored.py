@@ -3,8 +3,7 @@
 Right without padding, with count_include_pad=True (the default), with divisor_override, and for
 windows that lie wholly inside the input.
 """
-import types
-
+from convcheck.implementations import rebound
 from convcheck.reference import loops
 from convcheck.reference.loops import *  # noqa: F401,F403
 
@@ -13,16 +12,11 @@ BREAKS = ("pool_forward", "pool_backward")
 API = "full"
 
 
-def _rebound(func, **names):
-    """`func` running with some of the global names it sees replaced (its module is untouched)."""
-    return types.FunctionType(func.__code__, {**func.__globals__, **names}, func.__name__, func.__defaults__)
-
-
 def _average_divisor(call, h, w, window):
     if call.divisor_override is not None:
         return call.divisor_override
     return len(call.geometry.taps(0, h)) * len(call.geometry.taps(1, w))  # BUG: count_include_pad not consulted
 
 
-pool_forward = _rebound(loops.pool_forward, _average_divisor=_average_divisor)
-pool_backward = _rebound(loops.pool_backward, _average_divisor=_average_divisor)
+pool_forward = rebound(loops.pool_forward, _average_divisor=_average_divisor)
+pool_backward = rebound(loops.pool_backward, _average_divisor=_average_divisor)

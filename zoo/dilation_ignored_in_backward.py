@@ -6,17 +6,13 @@ whenever the dilation along an axis with kernel size > 1 is greater than 1.
 import types
 from dataclasses import replace
 
+from convcheck.implementations import rebound
 from convcheck.reference import loops, params
 from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_backward ignores dilation (its windows' taps are adjacent); conv_forward is right"
 BREAKS = ("conv_backward",)
 API = "full"
-
-
-def _rebound(func, **names):
-    """`func` running with some of the global names it sees replaced (its module is untouched)."""
-    return types.FunctionType(func.__code__, {**func.__globals__, **names}, func.__name__, func.__defaults__)
 
 
 def _parse_conv_cache(dZ, cache):
@@ -26,4 +22,4 @@ def _parse_conv_cache(dZ, cache):
 
 
 _params = types.SimpleNamespace(**{**vars(params), "parse_conv_cache": _parse_conv_cache})
-conv_backward = _rebound(loops.conv_backward, params=_params)
+conv_backward = rebound(loops.conv_backward, params=_params)

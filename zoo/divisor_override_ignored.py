@@ -2,19 +2,13 @@
 
 Right when divisor_override is None, or happens to equal that count.
 """
-import types
-
+from convcheck.implementations import rebound
 from convcheck.reference import loops
 from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "average pooling ignores hparameters['divisor_override']"
 BREAKS = ("pool_forward", "pool_backward")
 API = "full"
-
-
-def _rebound(func, **names):
-    """`func` running with some of the global names it sees replaced (its module is untouched)."""
-    return types.FunctionType(func.__code__, {**func.__globals__, **names}, func.__name__, func.__defaults__)
 
 
 def _average_divisor(call, h, w, window):
@@ -24,5 +18,5 @@ def _average_divisor(call, h, w, window):
     return window.size
 
 
-pool_forward = _rebound(loops.pool_forward, _average_divisor=_average_divisor)
-pool_backward = _rebound(loops.pool_backward, _average_divisor=_average_divisor)
+pool_forward = rebound(loops.pool_forward, _average_divisor=_average_divisor)
+pool_backward = rebound(loops.pool_backward, _average_divisor=_average_divisor)
