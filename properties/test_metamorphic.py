@@ -1,10 +1,10 @@
 """Metamorphic laws: relations between several results of the implementation under test.
 
 No oracle: every expected value comes from the implementation itself or from NumPy applied to
-the inputs, so these run where torch is not installed. Linearity, the adjoint identity, batch
-independence and dtype keeping hold over the whole hyperparameter space and draw from it
-(api=impl.api); the other laws draw from the tutorial's space, where their preconditions
-(no padding, one int stride, no groups) are simple to meet. Tolerances follow oracle/tolerances.py:
+the inputs, so these run where torch is not installed. Every law draws from the implementation's
+hyperparameter space (api=impl.api: the whole of torch's under --api full) and, where its
+precondition needs it, rewrites the drawn configuration (its docstring says how); only the
+disjoint-window law keeps to the tutorial's space. Tolerances follow oracle/tolerances.py:
 gamma_n times a magnitude bounded from the inputs' maxima (never from the implementation's
 output). Where both sides of a law are results of the implementation, each may be off by the
 bound, so the magnitude is doubled. Values are finite throughout (S.VALUE_KINDS) unless a
@@ -212,45 +212,83 @@ def test_batch_independence(impl, layer, data):
         assert_close(got, want, tolerance(2 * M, n + m, dtype), f"{layer} backward: {name} of the batch vs its examples' {how}")
 
 
+def _draw_orders(data, groups, size, what) -> list:
+    """One permutation of range(size) per group."""
+    return [np.array(data.draw(st.permutations(range(size)), label=f"{what} order within group {k}")) for k in range(groups)]
+
+
+def _blocks(group_order, orders) -> np.ndarray:
+    """Channel indices: group group_order[k]'s channels, in the order orders[k], for each k."""
+    return np.concatenate([g * len(order) + order for g, order in zip(group_order, orders)])
+
+
 @METAMORPHIC
 @LAYERS
 @given(data=st.data())
 def test_channel_permutation(impl, layer, data):
-    """Precondition: finite values. conv: permuting W's and b's output channels permutes Z's channels;
-    permuting A_prev's and W's input channels together leaves Z unchanged (up to summation order).
-    pool (either mode): pooling A_prev[..., q] gives pool(A_prev)[..., q]."""
+    """Precondition: finite values; any hyperparameters (channels never meet the spatial rules).
+    pool (either mode): pooling A_prev[..., q] gives pool(A_prev)[..., q] for any permutation q.
+    conv with g groups (g = 1 without the key): a permutation p of the output channels that moves
+    whole groups (in the order `group order`) and reorders channels within each, applied to W and
+    b, with A_prev's input groups moved alike, gives Z[..., p]; reordering the input channels within
+    each group, in A_prev and in the W of that group's outputs alike, leaves Z unchanged (up to
+    summation order)."""
     require(impl, REQUIRES[layer][:1])
-    case = _draw_case(data, layer, max_channels=4)  # 4 channels: most permutations are not rotations
-    q = np.array(data.draw(st.permutations(range(case.A_prev.shape[3])), label="input channel permutation"))
+    case = _draw_case(data, layer, api=impl.api, max_channels=4)  # 4 channels: most permutations are not rotations
     Z, tol = _forward(impl, case), _forward_tol(case)
     if layer == "pool":
-        permuted = replace(case, A_prev=case.A_prev[..., q])
-        assert_close(_forward(impl, permuted), Z[..., q], tol, "pool of channel-permuted A_prev vs permuted pool")
+        q = np.array(data.draw(st.permutations(range(case.A_prev.shape[3])), label="channel permutation"))
+        assert_close(_forward(impl, replace(case, A_prev=case.A_prev[..., q])), Z[..., q], tol, "pool of channel-permuted A_prev vs permuted pool")
         return
-    p = np.array(data.draw(st.permutations(range(case.W.shape[3])), label="output channel permutation"))
-    outputs_permuted = replace(case, W=case.W[..., p], b=case.b[..., p])
-    assert_close(_forward(impl, outputs_permuted), Z[..., p], tol, "conv with W, b output channels permuted vs Z[..., p]")
-    inputs_permuted = replace(case, A_prev=case.A_prev[..., q], W=case.W[:, :, q, :])
-    assert_close(_forward(impl, inputs_permuted), Z, tol, "conv with A_prev, W input channels permuted vs Z")
+    groups, (_, _, c_in, n_C) = case.hparameters.get("groups", 1), case.W.shape
+    c_out = n_C // groups
+    group_order = data.draw(st.permutations(range(groups)), label="group order")
+    p = _blocks(group_order, _draw_orders(data, groups, c_out, "output channel"))
+    q = _blocks(group_order, [np.arange(c_in)] * groups)
+    b = None if case.b is None else case.b[..., p]
+    outputs_permuted = replace(case, A_prev=case.A_prev[..., q], W=case.W[..., p], b=b)
+    assert_close(_forward(impl, outputs_permuted), Z[..., p], tol, "conv with output channels (and their input groups) permuted vs Z[..., p]")
+    orders = _draw_orders(data, groups, c_in, "input channel")
+    W = np.concatenate([case.W[:, :, order, k * c_out : (k + 1) * c_out] for k, order in enumerate(orders)], axis=3)
+    inputs_permuted = replace(case, A_prev=case.A_prev[..., _blocks(range(groups), orders)], W=W)
+    assert_close(_forward(impl, inputs_permuted), Z, tol, "conv with input channels permuted within their groups (A_prev and W) vs Z")
+
+
+def _strides(case) -> tuple:
+    """(sh, sw); a pool's stride None means the window size."""
+    stride = case.hparameters["stride"]
+    if stride is None:
+        return S._pair(case.hparameters["f"])
+    return S._pair(stride)
+
+
+def _pads(case) -> tuple:
+    """((top, bottom), (left, right)) of the case's padding."""
+    if _is_conv(case):
+        return S.conv_pads(case.hparameters, case.W.shape[:2])
+    return tuple((p, p) for p in S._pair(case.hparameters.get("pad", 0)))
 
 
 @METAMORPHIC
 @LAYERS
 @given(data=st.data())
 def test_translation_by_stride(impl, layer, data):
-    """Precondition: pad 0 (conv's drawn pad is folded into the input size), finite values, and the
-    cropped input still at least the kernel size (A is drawn s*k_h rows and s*k_w columns larger
-    than a valid input). Then layer(A[:, s*k_h:, s*k_w:]) == layer(A)[:, k_h:, k_w:]."""
+    """Precondition: no padding: the drawn padding (any spelling, "same" included) is folded into
+    the input size and "pad" set to 0 -- a padded border is not translation invariant (max pads
+    with -inf, average may count it); any other hyperparameter (ceil_mode included: the last
+    window's clipping depends only on the right edge, which cropping leaves alone); finite values;
+    the cropped input still at least one (dilated) window (A is drawn sh*k_h rows and sw*k_w columns
+    larger than a valid input). Then layer(A[:, sh*k_h:, sw*k_w:]) == layer(A)[:, k_h:, k_w:]."""
     require(impl, REQUIRES[layer][:1])
-    case = _draw_case(data, layer)
-    s, pad = case.stride, case.hparameters.get("pad", 0)
+    case = _draw_case(data, layer, api=impl.api)
+    (sh, sw), ((top, bottom), (left, right)) = _strides(case), _pads(case)
     k_h, k_w = data.draw(st.tuples(st.integers(0, 2), st.integers(0, 2)).filter(any), label="shift in strides (k_h, k_w)")
     m, H, W, C = case.A_prev.shape
-    shape = (m, H + 2 * pad + s * k_h, W + 2 * pad + s * k_w, C)
+    shape = (m, H + top + bottom + sh * k_h, W + left + right + sw * k_w, C)
     A = data.draw(S.float_arrays(shape, case.A_prev.dtype, S.VALUE_KINDS), label="A_prev")
-    hp = {**case.hparameters, "pad": 0} if layer == "conv" else case.hparameters
-    whole, cropped = (replace(case, A_prev=a, hparameters=hp) for a in (A, A[:, s * k_h :, s * k_w :]))
-    what = f"{layer} of A_prev[:, {s * k_h}:, {s * k_w}:] vs {layer}(A_prev)[:, {k_h}:, {k_w}:]"
+    hp = {**case.hparameters, "pad": 0} if _is_conv(case) or "pad" in case.hparameters else case.hparameters
+    whole, cropped = (replace(case, A_prev=a, hparameters=hp) for a in (A, A[:, sh * k_h :, sw * k_w :]))
+    what = f"{layer} of A_prev[:, {sh * k_h}:, {sw * k_w}:] vs {layer}(A_prev)[:, {k_h}:, {k_w}:]"
     assert_close(_forward(impl, cropped), _forward(impl, whole)[:, k_h:, k_w:], _forward_tol(whole), what)
 
 
@@ -269,22 +307,51 @@ def test_float32_kept(impl, layer, data):
 # ---- pooling ------------------------------------------------------------------------------
 
 
+def _mean_of_real_elements(case) -> dict:
+    """The case's hyperparameters for each mode, such that every window holds a real element and
+    both modes reduce exactly the window's real elements: no dilation (a dilated window may see
+    only padding), no divisor_override, and count_include_pad=False where there is padding (an
+    average then divides by the real elements' count)."""
+    hp = {k: v for k, v in case.hparameters.items() if k not in ("dilation", "count_include_pad", "divisor_override")}
+    padded = any(S._pair(hp.get("pad", 0)))
+    return {"max": hp, "average": {**hp, "count_include_pad": False} if padded else hp}
+
+
 @METAMORPHIC
 @given(data=st.data())
 def test_pooling_laws(impl, data):
-    """Precondition: no padding (pooling has none), finite values; the constant c is a normal float32.
-    max pool >= average pool elementwise (up to the rounding of the mean); pooling an array
-    filled with c gives c in both modes (max exactly)."""
+    """Precondition: the drawn configuration rewritten by _mean_of_real_elements (padding,
+    ceil_mode, rectangular windows and strides stay); finite values; the constant c is a normal
+    float32. max pool >= average pool elementwise (up to the rounding of the mean); pooling an
+    array filled with c gives c in both modes (max exactly)."""
     require(impl, ("pool_forward",))
-    case = _draw_case(data, "pool")
-    dtype, n = _dtype(case), case.f**2 + 1
-    top, mean = (_forward(impl, replace(case, mode=mode)) for mode in ("max", "average"))
+    case = _draw_case(data, "pool", api=impl.api)
+    hps = _mean_of_real_elements(case)
+    dtype, n = _dtype(case), _window_size(case) + 1
+    top, mean = (_forward(impl, replace(case, mode=mode, hparameters=hps[mode])) for mode in ("max", "average"))
     assert_close(np.maximum(mean, top), top, tolerance(_amax(case.A_prev), n, dtype), "average pool <= max pool")
     c = dtype.type(data.draw(st.floats(-1e6, 1e6, width=32, allow_subnormal=False), label="c"))
     for mode, terms in (("max", 0), ("average", n)):
-        constant = replace(case, A_prev=np.full(case.A_prev.shape, c, dtype), mode=mode)
+        constant = replace(case, A_prev=np.full(case.A_prev.shape, c, dtype), mode=mode, hparameters=hps[mode])
         tol = tolerance(abs(c), terms, dtype)
-        assert_close(_forward(impl, constant), np.full(_out_shape(case), c), tol, f"{mode} pool of constant {c!r}")
+        assert_close(_forward(impl, constant), np.full(_out_shape(constant), c), tol, f"{mode} pool of constant {c!r}")
+
+
+@METAMORPHIC
+@given(data=st.data())
+def test_pool_backward_conserves_gradient(impl, data):
+    """Precondition: the drawn configuration rewritten by _mean_of_real_elements; finite values.
+    sum(dA_prev) == sum(dA): each dA is handed out whole to the window's real elements (max: to
+    one of them; average: n shares of dA/n for its n real elements); overlapping windows add up
+    and elements no window covers get 0, so coverage does not matter for the total."""
+    require(impl, ("pool_backward",))
+    drawn = _draw_case(data, "pool", api=impl.api)
+    case = replace(drawn, hparameters=_mean_of_real_elements(drawn)[drawn.mode])
+    dA = _draw_gradient(data, case)
+    (got,) = _backward(impl, case, dA)
+    n = _grad_bounds(case, dA)[0][1] + got.size + dA.size
+    tol = tolerance(np.abs(dA).sum(dtype=np.float64), n, got.dtype)
+    assert_close(got.sum(dtype=np.float64), dA.sum(dtype=np.float64), tol, f"{case.mode} pool: sum(dA_prev) vs sum(dA)")
 
 
 def _windows(x, f, s, writeable=False):
@@ -294,21 +361,14 @@ def _windows(x, f, s, writeable=False):
 
 @METAMORPHIC
 @given(data=st.data())
-def test_pool_backward_conservation(impl, data):
-    """Precondition: finite values. (a) Any stride, either mode: sum(dA_prev) == sum(dA): each dA is
-    handed out whole (max: to one element; average: f*f shares of dA/(f*f)); overlapping windows
-    add up and elements no window covers get 0, so coverage does not matter for the total.
-    (b) stride >= f (disjoint windows): each window of dA_prev holds its own dA alone: max ->
-    dA exactly at the window's first maximum (np.argmax, row-major) and 0 elsewhere in it;
-    average -> dA/(f*f) at every element; elements outside every window are exactly 0."""
+def test_pool_backward_disjoint_windows(impl, data):
+    """Precondition: the tutorial's space (square f, no padding: every window is f x f real
+    elements) with stride >= f (disjoint windows); finite values. Each window of dA_prev holds its
+    own dA alone: max -> dA exactly at the window's first maximum (np.argmax, row-major) and 0
+    elsewhere in it; average -> dA/(f*f) at every element; elements outside every window are
+    exactly 0."""
     require(impl, ("pool_backward",))
     case = _draw_case(data, "pool")
-    dA = _draw_gradient(data, case)
-    (got,) = _backward(impl, case, dA)
-    n = _grad_bounds(case, dA)[0][1] + got.size + dA.size
-    tol = tolerance(np.abs(dA).sum(dtype=np.float64), n, got.dtype)
-    assert_close(got.sum(dtype=np.float64), dA.sum(dtype=np.float64), tol, f"{case.mode} pool: sum(dA_prev) vs sum(dA)")
-
     f = case.f
     stride = data.draw(st.integers(f, f + 2), label="stride >= f")
     case = replace(case, hparameters={"f": f, "stride": stride})
