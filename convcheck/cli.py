@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     verify = sub.add_parser("verify", help="run the property suite against an implementation")
     verify.add_argument("impl", nargs="?", help="dotted module or path to a .py file (default: the bundled references)")
-    verify.add_argument("--profile", default="ci", choices=("dev", "ci", "thorough"), help="Hypothesis profile (default: ci)")
+    verify.add_argument("--profile", default="ci", choices=("dev", "ci", "thorough", "replay"),
+                        help="Hypothesis profile (default: ci; replay: only what the example database holds)")
     verify.add_argument("--api", choices=("tutorial", "full"),
                         help="hyperparameter space (default: full for the bundled references, tutorial for IMPL)")
     verify.add_argument("--family", help=f"comma-separated check families of {', '.join(FAMILIES)} (default: all)")
@@ -32,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--report-json", metavar="PATH", help="also write the summary as JSON to PATH")
     verify.add_argument("--repro-dir", metavar="DIR", help="where failing checks write replayable cases (default .convcheck/repros)")
     verify.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing check")
+    verify.add_argument("--example-db", metavar="URL", help="share failing examples through Redis: redis://HOST:PORT/N")
+    verify.add_argument("--shard", metavar="K/N", help="run only shard K of N of the checks (split by test id)")
     replay = sub.add_parser("repro", help="replay a recorded failure folder (exit 0 gone, 1 still there, 125 cannot run)")
     replay.add_argument("path", help="folder with case.json and arrays.npz")
     replay.add_argument("--impl", help="run on this implementation instead of the recorded one")
@@ -123,6 +126,7 @@ def verify(args: argparse.Namespace) -> int:
             command.append(f"--repro-dir={os.path.abspath(args.repro_dir)}")
         if args.exitfirst:
             command.append("-x")
+        command += [f"--{name.replace('_', '-')}={value}" for name, value in (("example_db", args.example_db), ("shard", args.shard)) if value]
         returncode = subprocess.call(command)
         return _outcome(returncode, report)
 

@@ -15,6 +15,7 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
 import sys  # noqa: E402
+import zlib  # noqa: E402
 from collections import defaultdict  # noqa: E402
 
 import hypothesis  # noqa: E402
@@ -27,6 +28,7 @@ from .implementations import DEFAULT_IMPLEMENTATIONS, ImplementationError, load 
 
 FAMILIES = ("forward", "backward", "gradient", "metamorphic", "contract")
 CI_EXAMPLES = 40
+MUTATION_EXAMPLES = 15
 
 _common = dict(
     deadline=None,
@@ -40,10 +42,24 @@ settings.register_profile(
 settings.register_profile(
     "thorough", max_examples=10 * CI_EXAMPLES, phases=list(Phase), print_blob=True, **_common
 )
+# Mutation testing runs the suite once per mutant: few examples, the same ones every run, the
+# explicit @example cases first, and no shrinking (any failure kills the mutant; its minimal
+# form is not needed).
+settings.register_profile(
+    "mutation",
+    max_examples=MUTATION_EXAMPLES,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    **_common,
+)
+# Replays what the example database holds (every failure Hypothesis saved, here or, with
+# --example-db, on any machine sharing it) and shrinks it; generates nothing new.
+settings.register_profile("replay", phases=[Phase.explicit, Phase.reuse, Phase.shrink], print_blob=True, **_common)
 settings.load_profile("dev")
 # A backstop per test (pytest-timeout, thread method: it ends the process with a stack dump);
 # hanging implementation calls are cut off much sooner, per call, by --call-timeout.
-TIMEOUTS = {"dev": 900, "ci": 900, "thorough": 7200}
+TIMEOUTS = {"dev": 900, "ci": 900, "thorough": 7200, "mutation": 900, "replay": 900}
 
 
 def pytest_addoption(parser):
@@ -80,6 +96,19 @@ def pytest_addoption(parser):
         help="write a replayable case (case.json, arrays.npz, repro.py) per failing test here (default .convcheck/repros)",
     )
     group.addoption("--report-json", default=None, metavar="PATH", help="write the summary as JSON to PATH")
+    group.addoption(
+        "--example-db",
+        default=None,
+        metavar="URL",
+        help="share failing examples through Redis (redis://HOST:PORT/N), multiplexed with the local "
+        "directory database, in every profile (ci included): a failure any machine finds is replayed first by all",
+    )
+    group.addoption(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="run only shard K of N (1 <= K <= N): tests split by a hash of their id, the same on every machine",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -106,6 +135,8 @@ def pytest_configure(config):
         config._convcheck_families = list(FAMILIES)
     profile = config.getoption("hypothesis_profile", None) or "dev"
     config._convcheck_profile = profile
+    config._convcheck_shard = _parse_shard(config.getoption("--shard"))
+    _use_example_database(config.getoption("--example-db"), profile)
     _choose_seed(config, profile)
     if getattr(config.option, "timeout", None) is None and profile in TIMEOUTS:
         config.option.timeout = TIMEOUTS[profile]
@@ -124,9 +155,37 @@ def pytest_configure(config):
         pass
 
 
+def _parse_shard(value):
+    """(K, N) of a "K/N" shard option, or None."""
+    if value is None:
+        return None
+    k, _, n = value.partition("/")
+    if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise pytest.UsageError(f"--shard must be K/N with 1 <= K <= N, got {value!r}")
+    return int(k), int(n)
+
+
+def _use_example_database(url, profile: str) -> None:
+    """With --example-db, the profile (whatever its own database) reads and writes the shared one."""
+    if url is None:
+        return
+    from .example_db import example_database
+
+    try:
+        database = example_database(url)
+        settings.register_profile(profile, settings.get_profile(profile), database=database)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--example-db: {exc}") from None
+    except hypothesis.errors.InvalidArgument:  # an unknown profile: Hypothesis itself reports it
+        return
+    settings.load_profile(profile)
+
+
 def _choose_seed(config, profile: str) -> None:
     """Random profiles run from one seed per run, chosen here (by the xdist controller, handed to
-    its workers) and reported, so that any run can be repeated with --hypothesis-seed."""
+    its workers) or given with --hypothesis-seed, and reported. It is applied to each test
+    (pytest_collection_modifyitems), not as Hypothesis's global seed: a global seed turns the
+    example database off, and with it the replay of earlier failures."""
     try:
         derandomized = settings.get_profile(profile).derandomize
     except hypothesis.errors.InvalidArgument:  # an unknown profile: Hypothesis itself reports it
@@ -134,10 +193,10 @@ def _choose_seed(config, profile: str) -> None:
     if derandomized:
         config._convcheck_seed = "derandomized"
         return
-    if config.getoption("hypothesis_seed", None) is None:
-        worker = getattr(config, "workerinput", None)
-        config.option.hypothesis_seed = str(worker["convcheck_seed"] if worker else random.getrandbits(32))
-    config._convcheck_seed = config.option.hypothesis_seed
+    worker = getattr(config, "workerinput", None)
+    given = config.getoption("hypothesis_seed", None)
+    config.option.hypothesis_seed = None
+    config._convcheck_seed = str(worker["convcheck_seed"] if worker else (given or random.getrandbits(32)))
 
 
 def _inflight_path(config, worker: str) -> str:
@@ -197,16 +256,27 @@ def _function(item) -> str:
 
 
 def pytest_collection_modifyitems(config, items):
-    families = config._convcheck_families
+    families, shard = config._convcheck_families, config._convcheck_shard
     keep, drop = [], []
     for item in items:
         family = _family(item)
-        (keep if family is None or family in families else drop).append(item)
+        chosen = family is None or family in families
+        if shard is not None:
+            chosen = chosen and zlib.crc32(item.nodeid.encode()) % shard[1] == shard[0] - 1
+        (keep if chosen else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
     # cheapest, most telling families first: with -x a defect is found soonest
     keep.sort(key=_order)
     items[:] = keep
+    if config._convcheck_seed != "derandomized":
+        for item in keep:  # what @seed does: this run's examples, the database still on
+            if hypothesis.is_hypothesis_test(getattr(item, "obj", None)):
+                item.obj._hypothesis_internal_use_seed = _seed_value(config._convcheck_seed)
+
+
+def _seed_value(seed: str):
+    return int(seed) if seed.lstrip("-").isdigit() else seed
 
 
 def _order(item) -> int:
