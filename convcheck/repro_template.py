@@ -58,6 +58,10 @@ class CaseError(Exception):
     """The case files are malformed, unsafe or need something missing: exit 125."""
 
 
+class OracleMissing(CaseError):
+    """torch, which computes the expected values, is not installed: exit 125."""
+
+
 class Mismatch(Exception):
     """The check still fails: exit 1."""
 
@@ -202,7 +206,7 @@ def torch_outputs(function, args):
         import torch
         import torch.nn.functional as F
     except ImportError as exc:
-        raise CaseError(f"the oracle needs torch: {exc}") from None
+        raise OracleMissing(f"the oracle needs torch: {exc}") from None
     torch.set_num_threads(1)
 
     def nchw(x, grad=False):

@@ -9,7 +9,7 @@ import pytest
 from convcheck.repro import Recorder
 
 from .asserts import assert_array, assert_close
-from .ops import OpSpec, Sample
+from .ops import OpSpec, Sample, T
 
 
 def require(impl, functions) -> None:
@@ -19,11 +19,14 @@ def require(impl, functions) -> None:
         pytest.skip(f"{impl.name} lacks {', '.join(missing)}")
 
 
-def require_torch() -> None:
-    from .ops import T
+TORCH_MISSING = "torch not installed"
+# for a whole test that needs the oracle; the torch-free tests beside it still run
+needs_torch = pytest.mark.skipif(T is None, reason=TORCH_MISSING)
 
+
+def require_torch() -> None:
     if T is None:
-        pytest.skip("torch not installed")
+        pytest.skip(TORCH_MISSING)
 
 
 def as_array(value):

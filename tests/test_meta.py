@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import find, settings
 from hypothesis import strategies as st
 
-from convcheck.oracle import torch_ops as T
 from convcheck.oracle.tolerances import tolerance
 from convcheck.properties import strategies as S
 from convcheck.properties.asserts import CheckFailure, assert_close
+from convcheck.properties.checks import needs_torch
+from convcheck.properties.ops import T
 from convcheck.reference import loops
 
 
@@ -30,6 +30,7 @@ def _conv_expected(A, W, b, hp):
     return Z, tolerance(M, W.shape[0] * W.shape[1] * W.shape[2] + 1, np.result_type(A, W, b))
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_tolerance_is_tight_for_a_perturbed_output(dtype):
     A, W, b, hp = _conv_case(dtype=dtype)
@@ -43,6 +44,7 @@ def test_tolerance_is_tight_for_a_perturbed_output(dtype):
             assert_close(bad, Z, tol, f"output perturbed by {factor}x its tolerance")
 
 
+@needs_torch
 def test_float32_accumulation_in_a_float64_implementation_is_caught():
     A, W, b, hp = _conv_case()
     Z, tol = _conv_expected(A, W, b, hp)
@@ -51,37 +53,47 @@ def test_float32_accumulation_in_a_float64_implementation_is_caught():
         assert_close(lossy, Z, tol, "float64 output accumulated in float32")
 
 
-class _LoopsConv(torch.autograd.Function):
-    """The loops reference as a torch op, so torch.autograd.gradcheck can judge its backward."""
+def _loops_conv():
+    """The loops reference as a torch op, so torch.autograd.gradcheck can judge its backward
+    (built on demand: torch is optional)."""
+    import torch
 
-    @staticmethod
-    def forward(ctx, A, W, b, stride, pad):
-        Z, cache = loops.conv_forward(A.numpy(), W.numpy(), b.numpy(), {"stride": stride, "pad": pad})
-        ctx.cache = cache
-        return torch.from_numpy(Z)
+    class LoopsConv(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, A, W, b, stride, pad):
+            Z, cache = loops.conv_forward(A.numpy(), W.numpy(), b.numpy(), {"stride": stride, "pad": pad})
+            ctx.cache = cache
+            return torch.from_numpy(Z)
 
-    @staticmethod
-    def backward(ctx, dZ):
-        dA, dW, db = loops.conv_backward(dZ.numpy().copy(), ctx.cache)
-        return torch.from_numpy(dA), torch.from_numpy(dW), torch.from_numpy(db), None, None
+        @staticmethod
+        def backward(ctx, dZ):
+            dA, dW, db = loops.conv_backward(dZ.numpy().copy(), ctx.cache)
+            return torch.from_numpy(dA), torch.from_numpy(dW), torch.from_numpy(db), None, None
+
+    return torch, LoopsConv
 
 
+@needs_torch
 @pytest.mark.parametrize("stride, pad", [(1, 0), (2, 1), (3, 2)])
 def test_gradcheck_agrees_with_our_finite_differences(stride, pad):
     """torch's own finite-difference checker passes the loops reference: a cross-check of the
     suite's FD code, which passes it too (properties/test_gradients.py)."""
+    torch, LoopsConv = _loops_conv()
     rng = np.random.default_rng(stride)
     A = torch.tensor(rng.standard_normal((1, 4, 5, 2)), requires_grad=True)
     W = torch.tensor(rng.standard_normal((2, 2, 2, 3)), requires_grad=True)
     b = torch.tensor(rng.standard_normal((1, 1, 1, 3)), requires_grad=True)
-    assert torch.autograd.gradcheck(lambda a, w, c: _LoopsConv.apply(a, w, c, stride, pad), (A, W, b))
+    assert torch.autograd.gradcheck(lambda a, w, c: LoopsConv.apply(a, w, c, stride, pad), (A, W, b))
 
 
+@needs_torch
 def test_gradcheck_catches_a_wrong_backward():
-    class Wrong(_LoopsConv):
+    torch, LoopsConv = _loops_conv()
+
+    class Wrong(LoopsConv):
         @staticmethod
         def backward(ctx, dZ):
-            dA, dW, db = _LoopsConv.backward(ctx, dZ)[:3]
+            dA, dW, db = LoopsConv.backward(ctx, dZ)[:3]
             return dA * 1.1, dW, db, None, None
 
     rng = np.random.default_rng(0)

@@ -32,10 +32,11 @@ import warnings
 import numpy as np
 import pytest
 
-from convcheck.oracle import torch_ops as T
+from convcheck.implementations import SEED_FUNCTIONS
 from convcheck.oracle.tolerances import tolerance
 from convcheck.properties.asserts import CheckFailure, assert_array, assert_close, call
-from convcheck.implementations import SEED_FUNCTIONS
+from convcheck.properties.checks import needs_torch, require_torch
+from convcheck.properties.ops import T
 from convcheck.reference import fast, loops
 
 IMPLS = [pytest.param(loops, id="loops"), pytest.param(fast, id="fast")]
@@ -150,6 +151,7 @@ WINDOW_CASES = [
 
 
 def check_window_extent(impl):
+    require_torch()
     rng = np.random.default_rng(11)
     for m, H, W_, C, n_C, f, stride, pad in WINDOW_CASES:
         for dtype in (np.float64, np.float32):
@@ -184,6 +186,7 @@ CROP_CASES = [
 
 
 def check_crop_at_pad_0(impl):
+    require_torch()
     rng = np.random.default_rng(22)
     for m, H, W_, C, n_C, f, stride, pad in CROP_CASES:
         A, W, b = rand(rng, (m, H, W_, C)), rand(rng, (f, f, C, n_C)), rand(rng, (1, 1, 1, n_C))
@@ -238,6 +241,7 @@ def check_tied_max_mask(impl):
             if not np.array_equal(mask, expected):
                 raise CheckFailure("values", f"mask of {values} ({np.dtype(dtype)}): expected True only at {winner}, got\n{mask}")
     # pool_backward on tied windows: each window's gradient reaches one input, as in torch
+    require_torch()
     A_prev = np.array([[3.0, 3.0, 1.0], [1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]).reshape(1, 3, 3, 1)
     for f, stride in ((2, 1), (3, 1), (2, 2)):
         hp = {"f": f, "stride": stride}
@@ -285,6 +289,7 @@ def check_float_of_b(impl):
             raise CheckFailure("dtype", f"conv_single_step must return a NumPy floating scalar, got {type(Z).__name__} {Z!r}")
         if Z.dtype != dtype:
             raise CheckFailure("dtype", f"conv_single_step on {np.dtype(dtype)} inputs returned {Z.dtype}")
+        require_torch()
         M = T.single_step(np.abs(a), np.abs(W), np.abs(b))
         assert_close(np.array(Z), np.array(T.single_step(a, W, b)), tolerance(np.array(M), a.size + 1, dtype), "conv_single_step")
 
@@ -351,6 +356,7 @@ def test_no_validation_caught():
 # ---- the broken variants differ from the references only by their defect ---------------------
 
 
+@needs_torch
 def test_broken_variants_are_otherwise_right():
     rng = np.random.default_rng(66)
     A, W, b = rand(rng, (2, 5, 6, 3)), rand(rng, (2, 2, 3, 4)), rand(rng, (1, 1, 1, 4))

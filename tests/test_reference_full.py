@@ -28,9 +28,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convcheck.oracle import torch_ops as T
 from convcheck.oracle.tolerances import tolerance
 from convcheck.properties.asserts import assert_array, assert_close, call
+from convcheck.properties.checks import needs_torch
+from convcheck.properties.ops import T
 from convcheck.reference import fast, loops, params
 
 REFS = (("loops", loops), ("fast", fast))
@@ -143,6 +144,7 @@ def check_conv(A, W, b, hp, dZ, direct=False):
             assert_close(fa, lo, tolerance(M, n + 1, lo.dtype), f"fast vs loops {what} {where}")
 
 
+@needs_torch
 @pytest.mark.parametrize("seed", range(N_CONV), ids=lambda s: f"cfg{s:03d}")
 def test_conv_random_vs_torch(seed):
     check_conv(*_conv_config(seed), direct=seed % 4 == 0)
@@ -172,6 +174,7 @@ CONV_CASES = {
 }
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("name", list(CONV_CASES))
 def test_conv_corner_vs_torch(name, dtype):
@@ -183,6 +186,7 @@ def test_conv_corner_vs_torch(name, dtype):
     check_conv(A, W, b, hp, rng.standard_normal((m, n_H, n_W, n_C)).astype(dtype), direct=True)
 
 
+@needs_torch
 def test_same_is_torch_same():
     """torch's padding="same" puts the odd padding element at the bottom / right: the explicit
     pads the references use (and T.same_pads) give torch's numbers exactly."""
@@ -284,6 +288,7 @@ def check_pool(A, hp, mode, dA):
         assert_close(fa, lo, tolerance(M, n_pair, lo.dtype), f"fast vs loops pool {what} {where}")
 
 
+@needs_torch
 @pytest.mark.parametrize("seed", range(N_POOL), ids=lambda s: f"cfg{s:03d}")
 def test_pool_random_vs_torch(seed):
     check_pool(*_pool_config(seed))
@@ -308,6 +313,7 @@ POOL_CASES = {
 }
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("name", list(POOL_CASES))
 def test_pool_corner_vs_torch(name, dtype):
@@ -318,6 +324,7 @@ def test_pool_corner_vs_torch(name, dtype):
     check_pool(A, hp, mode, rng.standard_normal((shape[0], n_H, n_W, shape[3])).astype(dtype))
 
 
+@needs_torch
 def test_pool_design_example():
     """DESIGN.md §1: 6x6 arange, f 3, stride 2, ceil_mode -> the last column's windows are 3 x 2,
     divided by 6 (the window clipped to the padded input), so the corner reads 10.5."""
@@ -343,6 +350,7 @@ def test_stride_none_is_the_window(ref):
 inf = np.inf
 
 
+@needs_torch
 @pytest.mark.parametrize("ref", [loops, fast], ids=["loops", "fast"])
 def test_max_all_minus_inf_goes_to_first_real_element(ref):
     """A window whose real values are all -inf outputs -inf and passes its gradient to its first
@@ -383,6 +391,7 @@ PADDING_ONLY = {
 }
 
 
+@needs_torch
 @pytest.mark.parametrize("name", list(PADDING_ONLY))
 def test_max_window_seeing_only_padding(name):
     """-inf forward and no gradient from such a window; the oracle's predicate flags exactly
@@ -408,6 +417,7 @@ def test_max_window_seeing_only_padding(name):
     check_pool(A, hp, "max", dA)  # the rest against torch's explicit-padding route
 
 
+@needs_torch
 def test_unreliable_predicate_matches_the_geometry():
     """Over many max-pooling configurations: the oracle's predicate (its own arithmetic) is true
     exactly when the references' geometry has a window without real elements, and where it is
@@ -436,6 +446,7 @@ def test_unreliable_predicate_matches_the_geometry():
     assert flagged >= 5
 
 
+@needs_torch
 @pytest.mark.parametrize("ref", [loops, fast], ids=["loops", "fast"])
 def test_max_nan_and_ties_with_dilation_and_padding(ref):
     """Torch's scan over a dilated, padded window: ties -> the first maximum, NaN -> the last NaN."""
@@ -531,6 +542,7 @@ def _pool_error_config(seed):
     return A, hp, mode
 
 
+@needs_torch
 @pytest.mark.parametrize("seed", range(N_ERRORS), ids=lambda s: f"cfg{s:03d}")
 def test_errors_where_torch_raises(seed):
     """ValueError in both references (forward, and backward on the same cache) exactly where
@@ -549,6 +561,7 @@ def test_errors_where_torch_raises(seed):
         call(ref.pool_backward, "pool_backward", dA, (A, hp), mode, valid=valid)
 
 
+@needs_torch
 def test_error_configurations_cover_both_sides():
     conv_valid = sum(not _torch_raises(lambda c=_conv_error_config(s): T.conv_forward(c[0], c[1], c[2], **c[3])) for s in range(N_ERRORS))
     pool_valid = sum(not _torch_raises(lambda c=_pool_error_config(s): T.pool_forward(c[0], mode=c[2], **c[1])) for s in range(N_ERRORS))
@@ -619,6 +632,7 @@ def test_named_errors(name, ref):
         assert shows in str(excinfo.value), f"{shows!r} not in {str(excinfo.value)!r}"
 
 
+@needs_torch
 def test_named_torch_errors_are_torch_errors():
     """The entries above marked as torch's: torch rejects them too (through the oracle's routes)."""
     for name, (kind, hp, _, torch_rejects) in NAMED_ERRORS.items():
@@ -669,6 +683,7 @@ def test_spellings_are_equivalent(ref):
             assert np.array_equal(out, out0) and np.array_equal(ref.pool_backward(dA, cache, mode), grad0), (mode, hp)
 
 
+@needs_torch
 def test_random_configurations_cover_the_space():
     convs = [_conv_config(s) for s in range(N_CONV)]
     pools = [_pool_config(s) for s in range(N_POOL)]

@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convcheck.oracle import torch_ops as T
 from convcheck.oracle.tolerances import tolerance
 from convcheck.properties.asserts import assert_array, assert_close, call
+from convcheck.properties.checks import needs_torch
+from convcheck.properties.ops import T
 from convcheck.reference import fast, loops
 
 N_CONFIGS = 300
@@ -119,11 +120,13 @@ def check_pool(A, hp, dA):
             assert_close(fa, lo, tolerance(M, n_pair, lo.dtype), f"fast vs loops pool({mode}) {what} {where}")
 
 
+@needs_torch
 @pytest.mark.parametrize("seed", range(N_CONFIGS), ids=lambda s: f"cfg{s:03d}-{('f64', 'f32')[s % 2]}")
 def test_conv_vs_torch(seed):
     check_conv(*_conv_config(seed))
 
 
+@needs_torch
 @pytest.mark.parametrize("seed", range(N_CONFIGS), ids=lambda s: f"cfg{s:03d}-{('f64', 'f32')[s % 2]}")
 def test_pool_vs_torch(seed):
     check_pool(*_pool_config(seed))
@@ -144,6 +147,7 @@ SINGLE_CHANNEL = [
 ]
 
 
+@needs_torch
 @pytest.mark.parametrize("config", SINGLE_CHANNEL, ids=lambda c: "m{}-{}x{}x{}-f{}-s{}-p{}-{}".format(*c[:7], np.dtype(c[7]).name))
 def test_conv_single_output_channel_vs_torch(config):
     m, H, W_, C_prev, f, stride, pad, dtype = config
@@ -156,11 +160,13 @@ def test_conv_single_output_channel_vs_torch(config):
     check_conv(A, W, b, {"stride": stride, "pad": pad}, dZ)
 
 
+@needs_torch
 @pytest.mark.parametrize("seed", range(20))
 def test_conv_single_output_channel_random(seed):
     check_conv(*_conv_config(1000 + seed, n_C=1))
 
 
+@needs_torch
 @pytest.mark.parametrize("seed", range(8))
 def test_pool_single_channel(seed):
     A, hp, dA = _pool_config(2000 + seed)

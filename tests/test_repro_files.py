@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from convcheck import repro_template as R
+from convcheck.properties.checks import needs_torch
 
 CASE = Path(__file__).resolve().parent.parent / "properties" / "regressions" / "tutorial_seed_window_end_stride"
 
@@ -46,6 +47,7 @@ def _edit_case(folder, change):
     (folder / "case.json").write_text(json.dumps(case))
 
 
+@needs_torch
 def test_untouched_case_replays(tmp_path):
     folder = _folder(tmp_path)
     assert _run(folder, "--impl", "convcheck.reference.loops").returncode == 0
@@ -153,6 +155,7 @@ def test_repro_imports_nothing_of_the_suite(tmp_path):
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
 
 
+@needs_torch
 def test_repro_oracle_agrees_with_the_suite_oracle_over_the_full_space():
     """repro.py carries its own torch code (it must not import the suite): it must compute what
     oracle/torch_ops computes, for every hyperparameter spelling."""
