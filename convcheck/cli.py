@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--report-json", metavar="PATH", help="also write the summary as JSON to PATH")
     verify.add_argument("--repro-dir", metavar="DIR", help="where failing checks write replayable cases (default .convcheck/repros)")
     verify.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing check")
+    verify.add_argument("--strict", action="store_true",
+                        help="a warning raised from IMPL's own code (DeprecationWarning included) is a failed check")
     verify.add_argument("--example-db", metavar="URL", help="share failing examples through Redis: redis://HOST:PORT/N")
     verify.add_argument("--shard", metavar="K/N", help="run only shard K of N of the checks (split by test id)")
     replay = sub.add_parser("repro", help="replay a recorded failure folder (exit 0 gone, 1 still there, 125 cannot run)")
@@ -129,6 +131,8 @@ def verify(args: argparse.Namespace) -> int:
             command.append(f"--repro-dir={os.path.abspath(args.repro_dir)}")
         if args.exitfirst:
             command.append("-x")
+        if args.strict:
+            command.append("--strict-warnings")
         command += [f"--{name.replace('_', '-')}={value}" for name, value in (("example_db", args.example_db), ("shard", args.shard)) if value]
         returncode = subprocess.call(command)
         return _outcome(returncode, report)

@@ -97,6 +97,12 @@ def pytest_addoption(parser):
     )
     group.addoption("--report-json", default=None, metavar="PATH", help="write the summary as JSON to PATH")
     group.addoption(
+        "--strict-warnings",
+        action="store_true",
+        help="a warning (DeprecationWarning included) raised from the implementation's own code during a call "
+        "is a failed check of kind 'warning'; warnings from NumPy, torch or the suite are not",
+    )
+    group.addoption(
         "--example-db",
         default=None,
         metavar="URL",
@@ -115,8 +121,10 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "family(name): the check family of a property test")
     config.addinivalue_line("markers", "regression: a replay of a promoted case (runs before fuzzing)")
+    from convcheck.repro_template import NON_FINITE_WARNINGS, own_source
+
     # NaN/inf inputs are drawn on purpose: NumPy's warnings about them are expected there
-    for message in ("invalid value encountered", "overflow encountered", "divide by zero encountered"):
+    for message in NON_FINITE_WARNINGS:
         config.addinivalue_line("filterwarnings", f"ignore:{message}:RuntimeWarning")
     try:
         spec = config.getoption("--impl")
@@ -141,10 +149,12 @@ def pytest_configure(config):
     if getattr(config.option, "timeout", None) is None and profile in TIMEOUTS:
         config.option.timeout = TIMEOUTS[profile]
         config.option.timeout_method = "thread"
-    from convcheck.properties.asserts import CallLimit
+    from convcheck.properties.asserts import CallLimit, StrictWarnings
     from convcheck.repro import Recorder
 
     CallLimit.seconds = config.getoption("--call-timeout")
+    if config.getoption("--strict-warnings"):
+        StrictWarnings.sources = tuple({own_source(i.module) for i in config._convcheck_impls})
     Recorder.inflight = _inflight_path(config, getattr(config, "workerinput", {}).get("workerid", "main"))
     config._convcheck_summary = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": [], "repros": []})
     try:

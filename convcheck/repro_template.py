@@ -27,7 +27,9 @@ import json
 import os
 import signal
 import sys
+import warnings
 import zipfile
+from contextlib import contextmanager
 
 SCHEMA = "convcheck.case/1"
 EXIT_GONE, EXIT_PRESENT, EXIT_CANNOT_RUN = 0, 1, 125
@@ -48,6 +50,8 @@ CASE_KEYS = {
     "valid": bool, "outputs": list, "gradient": (dict, type(None)), "mismatch": dict, "versions": dict,
     "seed": (str, int, type(None)),
 }
+# NumPy's floating-point warnings on the NaN / inf inputs the suite draws on purpose: never findings
+NON_FINITE_WARNINGS = ("invalid value encountered", "overflow encountered", "divide by zero encountered")
 OUTPUT_NAMES = {
     "zero_pad": ["X_pad"], "conv_single_step": ["Z"], "conv_forward": ["Z"], "conv_backward": ["dA_prev", "dW", "db"],
     "pool_forward": ["A"], "create_mask_from_window": ["mask"], "distribute_value": ["a"], "pool_backward": ["dA_prev"],
@@ -310,8 +314,42 @@ def same(a, b):
     return bool(a == b)
 
 
-def call_implementation(module, function, args, valid, seconds=60):
-    """Call once; a Mismatch says what went wrong the way the suite would."""
+def own_source(module):
+    """Where an implementation's own code lives: its file, or the folder of the package that a
+    dotted module belongs to (a module loaded from a path has no dot in its name)."""
+    path = os.path.realpath(module.__file__)
+    return os.path.dirname(path) if hasattr(module, "__path__") or "." in module.__name__ else path
+
+
+@contextmanager
+def own_warnings(sources):
+    """Collect, into the yielded list, the warnings raised during the block from the code in
+    `sources` (files or folders: the implementation's own); every other warning is passed on as
+    if never caught. With no sources nothing is caught."""
+    own = []
+    if not sources:
+        yield own
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # a warning shown once before must count again
+        for message in NON_FINITE_WARNINGS:
+            warnings.filterwarnings("ignore", message, RuntimeWarning)
+        yield own
+    for w in caught:
+        path = os.path.realpath(w.filename)
+        if any(path == s or path.startswith(s + os.sep) for s in sources):
+            own.append(w)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+def describe_warning(function, w):
+    return f"{function} raised {w.category.__name__} at {w.filename}:{w.lineno}: {w.message}"
+
+
+def call_implementation(module, function, args, valid, seconds=60, strict=False):
+    """Call once; a Mismatch says what went wrong the way the suite would. strict: a warning
+    raised from the implementation's own code is a mismatch too (the suite's --strict-warnings)."""
     fn = getattr(module, function, None)
     if not callable(fn):
         raise CaseError(f"the implementation has no function {function}")
@@ -325,7 +363,8 @@ def call_implementation(module, function, args, valid, seconds=60):
         signal.signal(signal.SIGALRM, on_alarm)
         signal.alarm(seconds)
     try:
-        result = fn(*args)
+        with own_warnings([own_source(module)] if strict else []) as own:
+            result = fn(*args)
     except ValueError as exc:
         if valid:
             raise Mismatch(f"[rejected valid] {function} raised ValueError on a valid input: {exc}") from None
@@ -338,6 +377,8 @@ def call_implementation(module, function, args, valid, seconds=60):
     finally:
         if alarm:
             signal.alarm(0)
+    if own:
+        raise Mismatch(f"[warning] {describe_warning(function, own[0])}")
     for position, (old, new) in enumerate(zip(before, args)):
         if not same(old, new):
             raise Mismatch(f"[input modified] {function} modified its argument #{position + 1} in place")
@@ -384,9 +425,10 @@ def run_case(case, arrays, module, plot=None):
     """Rerun the recorded check on `module`; raises Mismatch while the failure is there."""
     args = [decode(a, arrays) for a in case["args"]]
     function = case["function"]
+    strict = case["mismatch"].get("kind") == "warning"  # recorded under --strict-warnings
     if case["check"] == "gradient":
-        return run_gradient(case, arrays, module, args)
-    result = call_implementation(module, function, args, case["valid"])
+        return run_gradient(case, arrays, module, args, strict)
+    result = call_implementation(module, function, args, case["valid"], strict=strict)
     if case["check"] == "contract" or not case["valid"]:
         return
     outputs = named_outputs(function, result)
@@ -400,7 +442,7 @@ def run_case(case, arrays, module, plot=None):
             draw(plot, function, outputs, expected)
 
 
-def run_gradient(case, arrays, module, args):
+def run_gradient(case, arrays, module, args, strict):
     """Directional derivative: u.(f(x+hv) - f(x-hv))/(2h) against (J^T u).v of the backward."""
     import numpy as np
 
@@ -415,9 +457,9 @@ def run_gradient(case, arrays, module, args):
     for sign in (1, -1):
         shifted = list(forward_args)
         shifted[g["position"]] = forward_args[g["position"]] + sign * h * v
-        values.append(np.asarray(named_outputs(g["forward"], call_implementation(module, g["forward"], shifted, True))[
+        values.append(np.asarray(named_outputs(g["forward"], call_implementation(module, g["forward"], shifted, True, strict=strict))[
             OUTPUT_NAMES[g["forward"]][0]], dtype=np.float64))
-    grads = named_outputs(case["function"], call_implementation(module, case["function"], args, True))
+    grads = named_outputs(case["function"], call_implementation(module, case["function"], args, True, strict=strict))
     grad = np.asarray(grads[g["wrt"]], dtype=np.float64)
     if grad.shape != v.shape:
         raise Mismatch(f"[shape] gradient {g['wrt']} has shape {grad.shape}, expected {v.shape}")

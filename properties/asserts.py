@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from convcheck.repro import Recorder
-from convcheck.repro_template import same, snapshot
+from convcheck.repro_template import describe_warning, own_warnings, same, snapshot
 
 KINDS = (
     "raised",  # the implementation raised on a valid input (other than ValueError)
@@ -25,6 +25,7 @@ KINDS = (
     "values",
     "input modified",
     "timeout",  # a call did not return in time
+    "warning",  # the implementation's own code raised a warning (--strict-warnings)
 )
 
 
@@ -70,6 +71,13 @@ class CallLimit:
     seconds = 60.0  # per call into the implementation; the plugin sets it from --call-timeout
 
 
+class StrictWarnings:
+    """--strict-warnings: the implementations' own files or folders (repro_template.own_source);
+    a warning raised from their code during a call is a finding. Empty: warnings pass as usual."""
+
+    sources: tuple = ()
+
+
 @contextmanager
 def _time_limit():
     """Interrupt the call after CallLimit.seconds, where POSIX alarms are available (main thread).
@@ -97,12 +105,13 @@ def call(fn: Callable, name: str, *args: Any, valid: bool = True) -> Any:
 
     valid=True: any exception is a failure ("rejected valid" for ValueError, "raised" else).
     valid=False: only ValueError passes; returns None then.
-    Either way, every argument must be unchanged afterwards.
+    Either way, every argument must be unchanged afterwards, and under --strict-warnings the
+    implementation's own code must not have raised a warning.
     """
     before = [snapshot(a) for a in args]
     Recorder.record_call(name, args, before, valid)
     try:
-        with _time_limit():
+        with _time_limit(), own_warnings(StrictWarnings.sources) as own:
             result = fn(*args)
     except CallTimeout:
         raise CallHung(f"[timeout] {name} did not return within {CallLimit.seconds:g} s") from None
@@ -115,6 +124,8 @@ def call(fn: Callable, name: str, *args: Any, valid: bool = True) -> Any:
     else:
         if not valid:
             raise CheckFailure("accepted invalid", f"{name} returned instead of raising ValueError on an invalid input")
+    if own:
+        raise CheckFailure("warning", describe_warning(name, own[0]))
     for position, (old, new) in enumerate(zip(before, args)):
         if not same(old, new):
             raise CheckFailure("input modified", f"{name} modified its argument #{position + 1} in place")
