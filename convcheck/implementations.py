@@ -6,8 +6,8 @@ import hashlib
 import importlib
 import importlib.util
 import os
-from dataclasses import dataclass
 import types
+from dataclasses import dataclass
 from types import ModuleType
 
 SEED_FUNCTIONS = (

@@ -25,11 +25,12 @@ The tutorial's positional forms ``(..., stride, pad)`` and ``(..., f, stride, mo
 from __future__ import annotations
 
 import warnings
-from typing import Any, Mapping
+from typing import Any, Mapping, overload
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn import grad as closed_form_grad
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
@@ -56,6 +57,17 @@ def weight_from_torch(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().permute(2, 3, 1, 0).numpy())
 
 
+def grad_of(t: torch.Tensor) -> torch.Tensor:
+    """t's gradient after a backward pass that reached it."""
+    if t.grad is None:
+        raise RuntimeError("the backward pass did not reach this tensor")
+    return t.grad
+
+
+@overload
+def bias_to_torch(b: np.ndarray, requires_grad: bool = False) -> torch.Tensor: ...
+@overload
+def bias_to_torch(b: None, requires_grad: bool = False) -> None: ...
 def bias_to_torch(b: np.ndarray | None, requires_grad: bool = False) -> torch.Tensor | None:
     if b is None:
         return None
@@ -132,8 +144,8 @@ def conv_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, b: np.ndarr
     """(dA_prev, dW, db) by autograd; db is None when b is None."""
     a, w, bias = nchw(A_prev, True), weight_to_torch(W, True), bias_to_torch(b, True)
     _conv2d(a, w, bias, stride, pad, dilation, groups).backward(nchw(dZ))
-    db = None if b is None else bias.grad.numpy().reshape(b.shape)
-    return nhwc(a.grad), weight_from_torch(w.grad), db
+    db = None if b is None or bias is None else grad_of(bias).numpy().reshape(b.shape)  # both None or neither
+    return nhwc(grad_of(a)), weight_from_torch(grad_of(w)), db
 
 
 def same_pads(kernel: tuple[int, int], dilation: Any) -> tuple:
@@ -161,8 +173,8 @@ def conv_backward_direct(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, stri
     x = F.pad(nchw(A_prev), (left, right, top, bottom))
     g, w = nchw(dZ), weight_to_torch(W)
     kw = dict(stride=_plain(stride), padding=0, dilation=_plain(dilation), groups=_plain(groups))
-    dA = torch.nn.grad.conv2d_input(x.shape, w, g, **kw)
-    dW = torch.nn.grad.conv2d_weight(x, w.shape, g, **kw)
+    dA = closed_form_grad.conv2d_input(x.shape, w, g, **kw)
+    dW = closed_form_grad.conv2d_weight(x, w.shape, g, **kw)
     H, W_ = A_prev.shape[1:3]
     return nhwc(dA[:, :, top : top + H, left : left + W_]), weight_from_torch(dW)
 
@@ -239,7 +251,7 @@ def pool_backward(dA: np.ndarray, A_prev: np.ndarray, f: Any, stride: Any = None
         )
     a = nchw(A_prev, True)
     _pool(a, f, stride, mode, pad, dilation, ceil_mode, count_include_pad, divisor_override).backward(nchw(dA))
-    return nhwc(a.grad)
+    return nhwc(grad_of(a))
 
 
 def max_pool_backward_padded_explicitly(dA: np.ndarray, A_prev: np.ndarray, f: Any, stride: Any = None, pad: Any = 0, dilation: Any = 1,
@@ -258,7 +270,7 @@ def max_pool_backward_padded_explicitly(dA: np.ndarray, A_prev: np.ndarray, f: A
     # with ceil_mode the unpadded-then-pooled input may keep one more window per axis (the
     # drop rule compares with the input size plus the left padding): the first ones are ours
     out[:, :, : dA.shape[1], : dA.shape[2]].backward(nchw(dA))
-    return nhwc(a.grad)
+    return nhwc(grad_of(a))
 
 
 def avg_pool_as_conv(A_prev: np.ndarray, f: Any, stride: Any = None, pad: Any = 0, divisor_override: int | None = None) -> np.ndarray:

@@ -25,8 +25,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from convcheck.oracle import torch_ops  # one thread, deterministic algorithms
 from convcheck.text_cnn import branch_count, conv_keys
+
+from . import torch_ops  # one thread, deterministic algorithms
 
 
 class TorchTextCNN(nn.Module):
@@ -46,8 +47,8 @@ class TorchTextCNN(nn.Module):
             net.embedding.weight.copy_(torch.from_numpy(np.array(params["embedding"], dtype=np.float64)))
             for j, conv in enumerate(net.convs):
                 kW, kb = conv_keys(j)
-                conv.weight.copy_(torch_ops.weight_to_torch(params[kW]))
-                conv.bias.copy_(torch_ops.bias_to_torch(params[kb]))
+                conv.get_parameter("weight").copy_(torch_ops.weight_to_torch(params[kW]))
+                conv.get_parameter("bias").copy_(torch_ops.bias_to_torch(params[kb]))
             net.dense.weight.copy_(torch.from_numpy(np.array(params["dense_W"].T, dtype=np.float64)))
             net.dense.bias.copy_(torch.from_numpy(np.array(params["dense_b"], dtype=np.float64)))
         return net
@@ -81,7 +82,7 @@ class TorchTextCNN(nn.Module):
         if winners is None:
             pooled, winners = zip(*(F.max_pool2d(F.relu(z), (z.shape[2], 1), return_indices=True) for z in Z))
         else:
-            pooled = [F.relu(z).gather(2, w) for z, w in zip(Z, winners)]
+            pooled = tuple(F.relu(z).gather(2, w) for z, w in zip(Z, winners))
         features = torch.cat([p.flatten(1) for p in pooled], dim=1)
         if dropout_mask is not None:
             features = features * torch.from_numpy(np.asarray(dropout_mask, dtype=np.float64)) / keep_prob

@@ -7,9 +7,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from convcheck.properties import strategies as S
-from convcheck.repro import Recorder
 from convcheck.properties.checks import check_outputs, require, require_torch
 from convcheck.properties.ops import OPS, oracle_unusable
+from convcheck.repro import Recorder
 
 BACKWARD_FUNCTIONS = ("conv_backward", "pool_backward")
 

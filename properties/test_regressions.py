@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from convcheck import repro_template
-from convcheck.properties.asserts import CheckFailure, KINDS
+from convcheck.properties.asserts import KINDS, CheckFailure
 from convcheck.properties.checks import TORCH_MISSING, require
 
 CORPUS = Path(__file__).resolve().parent / "regressions"

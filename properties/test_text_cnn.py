@@ -184,7 +184,7 @@ def _gradient_terms(case, logits_magnitude: np.ndarray, tol_logits: np.ndarray) 
     p = exp(log-softmax) carries a relative error of (K + 2 + 2 log K + 6 max|z|) u from its own
     rounding (see _loss_magnitude) plus 2 max|dz| from the logits' error dz (d log p_k / dz_j
     is bounded by 1 + p_j); the subtraction of y and the division by m add 2."""
-    K, (m, L), E = case.n_classes, case.tokens.shape, case.emb_width
+    K, (m, L) = case.n_classes, case.tokens.shape
     softmax = K + 4 + math.ceil(2 * math.log(K) + 6 * float(logits_magnitude.max())) + math.ceil(2 * float(tol_logits.max()) / U)
     longest = max(
         _conv_terms(case) + 1 + m + 1,  # dense_W: features times dlogits summed over the batch, + l2 * W

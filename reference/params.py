@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import numpy as np
 
@@ -37,6 +37,15 @@ POOL_REQUIRED = ("f", "stride")
 POOL_KEYS = POOL_REQUIRED + ("pad", "dilation", "ceil_mode", "count_include_pad", "divisor_override")
 PAD_WORDS = ("same", "valid")
 AXES = ("height", "width")
+
+Pair = tuple[int, int]  # (height, width)
+Pads = tuple[Pair, Pair]  # ((top, bottom), (left, right))
+_T = TypeVar("_T")
+
+
+def per_axis(value: Callable[[int], _T]) -> tuple[_T, _T]:
+    """(value(0), value(1)): one value per axis, height then width."""
+    return value(0), value(1)
 
 
 def _describe(value: Any) -> str:
@@ -95,7 +104,7 @@ def check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
-def check_real(name: str, value: Any) -> float:
+def check_real(name: str, value: Any) -> numbers.Real:
     """A real scalar (Python or NumPy; not bool, not complex)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {_describe(value)}")
@@ -173,17 +182,17 @@ class WindowGeometry:
     Padded arrays (``pad_width``) hold input index i at i + pad_lo.
     """
 
-    size: tuple[int, int]  # input height, width
-    kernel: tuple[int, int]
-    stride: tuple[int, int]
-    pads: tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
-    out: tuple[int, int]
-    dilation: tuple[int, int] = (1, 1)
+    size: Pair  # input height, width
+    kernel: Pair
+    stride: Pair
+    pads: Pads
+    out: Pair
+    dilation: Pair = (1, 1)
 
     @property
-    def extent(self) -> tuple[int, int]:
+    def extent(self) -> Pair:
         """Span of one window, per axis: dilation * (kernel - 1) + 1."""
-        return tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel))
+        return per_axis(lambda a: self.dilation[a] * (self.kernel[a] - 1) + 1)
 
     @property
     def pad(self) -> tuple[int, int]:
@@ -194,12 +203,10 @@ class WindowGeometry:
         return top, left
 
     @property
-    def overhang(self) -> tuple[int, int]:
+    def overhang(self) -> Pair:
         """How far the last window reaches past the padded input, per axis (ceil_mode only)."""
-        return tuple(
-            max(0, (o - 1) * s + e - (n + lo + hi))
-            for o, s, e, n, (lo, hi) in zip(self.out, self.stride, self.extent, self.size, self.pads)
-        )
+        extent = self.extent
+        return per_axis(lambda a: max(0, (self.out[a] - 1) * self.stride[a] + extent[a] - (self.size[a] + sum(self.pads[a]))))
 
     def pad_width(self, overhang: bool = False) -> tuple:
         """np.pad widths of an (m, H, W, C) array: the padding, plus the overhang if asked."""
@@ -256,13 +263,11 @@ class WindowGeometry:
         return padded[:, top : top + H, left : left + W, :]
 
 
-def _geometry(A_prev: np.ndarray, kernel, stride, pads, kernel_names, dilation=(1, 1), ceil_mode=False) -> WindowGeometry:
+def _geometry(A_prev: np.ndarray, kernel: Pair, stride: Pair, pads: Pads, kernel_names: tuple[str, str],
+              dilation: Pair = (1, 1), ceil_mode: bool = False) -> WindowGeometry:
     size = (A_prev.shape[1], A_prev.shape[2])
-    out = tuple(
-        output_size(AXES[a], size[a], kernel[a], stride[a], *pads[a], kernel_names[a], dilation[a], ceil_mode)
-        for a in range(2)
-    )
-    return WindowGeometry(size=size, kernel=tuple(kernel), stride=tuple(stride), pads=tuple(pads), out=out, dilation=tuple(dilation))
+    out = per_axis(lambda a: output_size(AXES[a], size[a], kernel[a], stride[a], *pads[a], kernel_names[a], dilation[a], ceil_mode))
+    return WindowGeometry(size=size, kernel=kernel, stride=stride, pads=pads, out=out, dilation=dilation)
 
 
 # ---- conv ------------------------------------------------------------------------------------
@@ -276,7 +281,7 @@ class ConvCall:
     groups: int = 1
 
 
-def _conv_pads(value: Any, stride: tuple[int, int], kernel: tuple[int, int], dilation: tuple[int, int]):
+def _conv_pads(value: Any, stride: Pair, kernel: Pair, dilation: Pair) -> Pads:
     """((top, bottom), (left, right)) from any accepted form of hparameters['pad']."""
     name = "hparameters['pad']"
     if isinstance(value, str):
@@ -287,25 +292,26 @@ def _conv_pads(value: Any, stride: tuple[int, int], kernel: tuple[int, int], dil
         if stride != (1, 1):
             raise ValueError(f"{name}='same' needs stride 1 (as torch), got hparameters['stride']={stride}")
         # the total padding dilation*(k-1) keeps the size; an odd total puts the extra at the end
-        totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
-        return tuple((t // 2, t - t // 2) for t in totals)
+        totals = per_axis(lambda a: dilation[a] * (kernel[a] - 1))
+        return per_axis(lambda a: (totals[a] // 2, totals[a] - totals[a] // 2))
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be an integer, a pair (ph, pw) or a pair of pairs ((top, bottom), (left, right)), got {_describe(value)}")
-        pads = []
-        for a, per_axis in enumerate(value):
-            if isinstance(per_axis, (tuple, list)):
-                if len(per_axis) != 2:
-                    raise ValueError(f"{name}[{a}] must be an integer or a pair (before, after), got {_describe(per_axis)}")
-                pads.append((check_int(f"{name}[{a}][0]", per_axis[0], 0), check_int(f"{name}[{a}][1]", per_axis[1], 0)))
-            else:
-                p = check_int(f"{name}[{a}]", per_axis, 0)
-                pads.append((p, p))
-        return tuple(pads)
+        return per_axis(lambda a: _side_pads(f"{name}[{a}]", value[a]))
     if not _is_int(value):
         raise ValueError(f"{name} must be an integer, a pair, a pair of pairs, 'same' or 'valid', got {_describe(value)}")
     p = check_int(name, value, 0)
     return (p, p), (p, p)
+
+
+def _side_pads(name: str, value: Any) -> Pair:
+    """(before, after) of one axis: an integer for both sides, or a pair."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an integer or a pair (before, after), got {_describe(value)}")
+        return check_int(f"{name}[0]", value[0], 0), check_int(f"{name}[1]", value[1], 0)
+    p = check_int(name, value, 0)
+    return p, p
 
 
 def parse_conv(A_prev: Any, W: Any, b: Any, hparameters: Any) -> ConvCall:
@@ -396,7 +402,7 @@ def parse_pool(A_prev: Any, hparameters: Any, mode: Any) -> PoolCall:
                 f"hparameters['f']={hp['f']!r} along the {AXES[a]} ({kernel[a]} // 2 = {kernel[a] // 2})"
             )
     kernel_names = (f_name,) * 2 if _is_int(hp["f"]) else (f"{f_name}[0]", f"{f_name}[1]")
-    geometry = _geometry(A_prev, kernel, stride, ((pad[0],) * 2, (pad[1],) * 2), kernel_names, dilation, ceil_mode)
+    geometry = _geometry(A_prev, kernel, stride, ((pad[0], pad[0]), (pad[1], pad[1])), kernel_names, dilation, ceil_mode)
     return PoolCall(geometry, A_prev.dtype, mode, count_include_pad, divisor_override)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import find, settings
-from hypothesis import strategies as st
 
 from convcheck.oracle.tolerances import tolerance
 from convcheck.properties import strategies as S

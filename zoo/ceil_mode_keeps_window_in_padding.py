@@ -6,8 +6,6 @@ windows would put the last one's start at or past n + p; everything else is righ
 import types
 from dataclasses import replace
 
-import numpy as np
-
 from convcheck.implementations import rebound
 from convcheck.reference import loops, params
 from convcheck.reference.loops import *  # noqa: F401,F403

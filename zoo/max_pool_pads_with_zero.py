@@ -8,6 +8,7 @@ import numpy as np
 
 from convcheck.reference import loops, params
 from convcheck.reference.loops import *  # noqa: F401,F403
+from convcheck.reference.loops import create_mask_from_window
 
 DEFECT = "max pooling pads with 0 instead of -inf"
 BREAKS = ("pool_forward", "pool_backward")

@@ -6,6 +6,7 @@ import numpy as np
 
 from convcheck.reference import params
 from convcheck.reference.loops import *  # noqa: F401,F403
+from convcheck.reference.loops import create_mask_from_window, distribute_value
 
 DEFECT = "pool_backward walks the windows with stride 1 instead of hparameters['stride']"
 BREAKS = ("pool_backward",)
