@@ -44,8 +44,7 @@ def _windows(padded, geometry, writeable=False):
     """(m, n_H, n_W, kh, kw, C) view of a padded batch: [i, h, w, p, q, c] is
     padded[i, h*sh + p*dh, w*sw + q*dw, c], the entry that kernel offset (p, q) of window (h, w) sees."""
     (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
-    # numpy's stub types `axis` as one index; the documented API (used here) takes a tuple too
-    view = sliding_window_view(padded, geometry.extent, axis=(1, 2), writeable=writeable)  # type: ignore[call-overload]
+    view = sliding_window_view(padded, geometry.extent, axis=(1, 2), writeable=writeable)
     view = view[:, ::sh, ::sw, :, ::dh, ::dw][:, : geometry.out[0], : geometry.out[1]]
     return view.transpose(0, 1, 2, 4, 5, 3)
 
