@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import text_cnn_train
+from . import matrix, text_cnn_train
 from .implementations import ImplementationError, load
 from .plugin import FAMILIES
 
@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("path", help="folder with case.json and arrays.npz")
     promote.add_argument("name", help="name of the regression case (letters, digits, _ and -)")
     promote.add_argument("--corpus", default=None, help="corpus folder (default: properties/regressions of this checkout)")
+    matrix.add_arguments(sub.add_parser(
+        "matrix", help="run IMPL in the tox envs of this checkout; print env x check family -> pass / FAIL / skip"))
     text_cnn_train.add_arguments(sub.add_parser(
         "text-cnn-train", help="train the NumPy text CNN and its torch twin side by side; plot both loss curves to a PNG"))
     return parser
@@ -143,7 +145,8 @@ def main(argv=None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: 2 for a wrong command line, 0 for --help
         return int(exc.code or 0)
-    return {"verify": verify, "repro": replay, "promote": promote, "text-cnn-train": text_cnn_train.main}[args.command](args)
+    commands = {"verify": verify, "repro": replay, "promote": promote, "matrix": matrix.main, "text-cnn-train": text_cnn_train.main}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":
