@@ -108,7 +108,7 @@ def main(args: argparse.Namespace) -> int:
     envs = [e.strip() for e in args.envs.split(",") if e.strip()] if args.envs else _suite_envs(tox)
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    prepared = subprocess.run([*tox, "run", "-p", str(args.jobs), "--notest", "-e", ",".join(envs)], capture_output=True, text=True)
+    prepared = subprocess.run([*tox, "run-parallel", "-p", str(args.jobs), "--notest", "-e", ",".join(envs)], capture_output=True, text=True)
     if prepared.returncode:
         print(prepared.stdout[-3000:] + prepared.stderr[-2000:], file=sys.stderr)
         print("convcheck matrix: preparing the tox envs failed", file=sys.stderr)
