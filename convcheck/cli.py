@@ -128,7 +128,8 @@ def verify(args: argparse.Namespace) -> int:
         if args.api:
             command.append(f"--api={args.api}")
         if args.workers not in ("0", ""):
-            command += ["-n", args.workers]
+            # worksteal: see pyproject's addopts (a user's project has its own, or none)
+            command += ["-n", args.workers, "--dist", "worksteal"]
         if args.repro_dir:
             command.append(f"--repro-dir={os.path.abspath(args.repro_dir)}")
         if args.exitfirst:

@@ -71,7 +71,7 @@ def _is_int(value: Any) -> bool:
 
 def check_nonempty(name: str, array: np.ndarray) -> np.ndarray:
     """The contract never returns an empty result, so no input dimension may be empty."""
-    if min(array.shape, default=1) < 1:
+    if 0 in array.shape:
         raise ValueError(f"{name} must have no empty dimension, got shape {array.shape}")
     return array
 
@@ -111,9 +111,8 @@ def check_real(name: str, value: Any) -> numbers.Real:
     return value
 
 
-def check_keys(name: str, hparameters: Any, required: tuple[str, ...], allowed: tuple[str, ...] | None = None) -> Mapping[str, Any]:
-    """A mapping holding every ``required`` key and no key outside ``allowed`` (default: required)."""
-    allowed = required if allowed is None else allowed
+def check_keys(name: str, hparameters: Any, required: tuple[str, ...], allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    """A mapping holding every ``required`` key and no key outside ``allowed``."""
     if not isinstance(hparameters, Mapping):
         raise ValueError(f"{name} must be a dict (a mapping), got {_describe(hparameters)}")
     missing = [key for key in required if key not in hparameters]
@@ -146,7 +145,7 @@ def check_cache(name: str, cache: Any, length: int) -> tuple:
 
 
 def output_size(axis: str, size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int, kernel_name: str,
-                dilation: int = 1, ceil_mode: bool = False) -> int:
+                dilation: int, ceil_mode: bool) -> int:
     """Number of windows along one axis, torch's formula:
     floor((n + pad_lo + pad_hi - dilation*(k-1) - 1) / stride) + 1, rounded up instead with
     ceil_mode, which then drops a last window that would start in the trailing padding
