@@ -128,8 +128,7 @@ def verify(args: argparse.Namespace) -> int:
         if args.api:
             command.append(f"--api={args.api}")
         if args.workers not in ("0", ""):
-            # worksteal: see pyproject's addopts (a user's project has its own, or none)
-            command += ["-n", args.workers, "--dist", "worksteal"]
+            command += ["-n", args.workers]
         if args.repro_dir:
             command.append(f"--repro-dir={os.path.abspath(args.repro_dir)}")
         if args.exitfirst:

@@ -165,6 +165,16 @@ def pytest_configure(config):
         pass
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """With -n and no --dist: worksteal, not xdist's default (load). load hands tests out in chunks
+    and never takes them back: on the gate, one worker sat idle for 293 of 428 s while the other
+    worked through a queue of long tests (the bug-zoo runs). With worksteal an idle worker takes
+    half of another's queue (benchmarks/bench_xdist.py measures both)."""
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", None) == "no":
+        config.option.dist = "worksteal"
+
+
 def _parse_shard(value):
     """(K, N) of a "K/N" shard option, or None."""
     if value is None:
