@@ -4,6 +4,9 @@ Run from the project root:
 
     python benchmarks/bench_xdist.py                      # the gate: -n 1, then -n 2
     python benchmarks/bench_xdist.py -- -k conv_forward   # a part of it (arguments after --)
+    python benchmarks/bench_xdist.py -- --dist load       # xdist's default scheduler instead
+
+With -n and no --dist, the plugin picks xdist's worksteal scheduler; ``--dist load`` shows why.
 
 Both sides run the README's test command (``-n N --hypothesis-profile=ci``), with one torch /
 BLAS / OpenMP thread per worker (the plugin's policy, also set here in the environment). For

@@ -42,9 +42,9 @@ settings.register_profile(
 settings.register_profile(
     "thorough", max_examples=10 * CI_EXAMPLES, phases=list(Phase), print_blob=True, **_common
 )
-# Mutation testing runs the suite once per mutant: few examples, the same ones every run, the
-# explicit @example cases first, and no shrinking (any failure kills the mutant; its minimal
-# form is not needed).
+# Mutation testing runs the suite once per mutant: few examples, the same ones every run, and no
+# shrinking (any failure kills the mutant; its minimal form is not needed). The explicit edge
+# cases are the tables of tests/test_reference_*.py, in [tool.mutmut]'s test selection.
 settings.register_profile(
     "mutation",
     max_examples=MUTATION_EXAMPLES,
