@@ -119,6 +119,7 @@ def pytest_addoption(parser):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    _prefer_worksteal(config)
     config.addinivalue_line("markers", "family(name): the check family of a property test")
     config.addinivalue_line("markers", "regression: a replay of a promoted case (runs before fuzzing)")
     from convcheck.repro_template import NON_FINITE_WARNINGS, own_source
@@ -165,13 +166,15 @@ def pytest_configure(config):
         pass
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config):
+def _prefer_worksteal(config) -> None:
     """With -n and no --dist: worksteal, not xdist's default (load). load hands tests out in chunks
     and never takes them back: on the gate, one worker sat idle for 293 of 428 s while the other
     worked through a queue of long tests (the bug-zoo runs). With worksteal an idle worker takes
-    half of another's queue (benchmarks/bench_xdist.py measures both)."""
-    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", None) == "no":
+    half of another's queue (benchmarks/bench_xdist.py measures both). xdist has turned "no" into
+    "load" by now; the arguments as given tell whether the user chose it. The scheduler is made at
+    session start, after this."""
+    asked = getattr(config.known_args_namespace, "dist", "no")
+    if getattr(config.option, "numprocesses", None) and asked == "no" and not getattr(config.option, "distload", False):
         config.option.dist = "worksteal"
 
 
