@@ -422,7 +422,15 @@ def check_pad_amount(pad: Any) -> int:
 
 
 def check_window(name: str, x: Any) -> np.ndarray:
-    x = check_float_array(name, x, 2)
+    """A 2-D window of a float32 / float64 or any integer dtype (the assignment's own tests pass
+    int64 windows). Values are compared in the window's own dtype, so integers are exact at any
+    magnitude; bool is not an integer here."""
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{name} must be a numpy.ndarray, got {_describe(x)}")
+    if x.ndim != 2:
+        raise ValueError(f"{name} must have 2 dimensions, got shape {x.shape}")
+    if x.dtype not in FLOAT_DTYPES and x.dtype.kind not in "iu":
+        raise ValueError(f"{name} must have an integer dtype or float32 / float64, got dtype {x.dtype}")
     if x.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {x.shape}")
     return x

@@ -265,7 +265,8 @@ for _dt in (np.int64, np.int32, np.complex128, np.float16, np.bool_, np.longdoub
     bad(f"dtype-A_prev-{_dn}", "pool_forward", lambda c=_cast: (c(pool_inputs()[0]), pool_inputs()[1]), "A_prev", _dn)
     bad(f"dtype-dA-{_dn}", "pool_backward", lambda c=_cast: (c(dA_for()), pool_inputs()), "dA", _dn)
     bad(f"dtype-cache-A_prev-{_dn}", "pool_backward", lambda c=_cast: (dA_for(), (c(pool_inputs()[0]), pool_inputs()[1])), "A_prev", _dn)
-    bad(f"dtype-x-{_dn}", "create_mask_from_window", lambda c=_cast: (c(rand((2, 3))),), "x", _dn)
+    if np.dtype(_dt).kind not in "iu":  # integer windows are valid (the assignment's public tests use int64)
+        bad(f"dtype-x-{_dn}", "create_mask_from_window", lambda c=_cast: (c(rand((2, 3))),), "x", _dn)
 
 # not ndarrays (nested lists, scalars)
 bad("list-X", "zero_pad", lambda: (rand((1, 2, 2, 1)).tolist(), 1), "X", "(list)")

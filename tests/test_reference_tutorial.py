@@ -273,6 +273,29 @@ def test_create_mask_from_window_example(ref):
     assert np.array_equal(mask, [[True, False, False], [False, False, False]]), f"mask = {mask}"
 
 
+@pytest.mark.parametrize("ref", IMPLS)
+def test_create_mask_from_window_public_test_int_window(ref):
+    """The assignment's public test file passes an int64 window and expects the one-hot mask at
+    the maximum, 5 at (2, 1)."""
+    x = np.array([[-1, 2, 3], [2, -3, 2], [1, 5, -2]])
+    mask = ref.create_mask_from_window(x)
+    assert mask.dtype == np.bool_, mask.dtype
+    assert np.array_equal(mask, [[False, False, False], [False, False, False], [False, True, False]]), f"mask = {mask}"
+
+
+@pytest.mark.parametrize("ref", IMPLS)
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32, np.uint32, np.int64, np.uint64])
+def test_create_mask_from_window_integer_windows_exact(ref, dtype):
+    """Integer windows are compared in their own dtype: the extremes of the dtype, and int64
+    neighbours above 2**53 that float64 cannot tell apart, pick the right element."""
+    info = np.iinfo(dtype)
+    x = np.array([[info.max - 1, info.min], [info.max, info.max]], dtype=dtype)
+    assert np.array_equal(ref.create_mask_from_window(x), [[False, False], [True, False]])
+    if np.dtype(dtype) == np.int64:
+        big = np.array([[2**60, 2**60 + 1]], dtype=dtype)  # equal as float64
+        assert np.array_equal(ref.create_mask_from_window(big), [[False, True]])
+
+
 # ---- distribute_value ------------------------------------------------------------------------
 
 
