@@ -1,7 +1,8 @@
 """`convcheck verify [IMPL]`: run the property suite against an implementation.
 
-Exit status: 0 every selected check holds; 1 a check failed; 2 IMPL cannot be loaded or the
-command line is wrong; 3 an internal error of the suite or its oracles.
+Exit status: 0 every selected check holds; 1 a check failed (or none could run: nothing
+verified); 2 IMPL cannot be loaded or the command line is wrong; 3 an internal error of the
+suite or its oracles.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing check")
     verify.add_argument("--strict", action="store_true",
                         help="a warning raised from IMPL's own code (DeprecationWarning included) is a failed check")
+    verify.add_argument("--call-timeout", type=float, metavar="SECONDS",
+                        help="cut off any single call into IMPL after SECONDS (default 60; 0 = never): kind 'timeout'")
     verify.add_argument("--example-db", metavar="URL", help="share failing examples through Redis: redis://HOST:PORT/N")
     verify.add_argument("--shard", metavar="K/N", help="run only shard K of N of the checks (split by test id)")
     replay = sub.add_parser("repro", help="replay a recorded failure folder (exit 0 gone, 1 still there, 125 cannot run)")
@@ -97,14 +100,17 @@ def _outcome(returncode: int, report_path: str) -> int:
         return EXIT_INTERNAL
     try:
         with open(report_path, encoding="utf-8") as fh:
-            rows = json.load(fh)["rows"]
-    except (OSError, ValueError, KeyError):
+            report = json.load(fh)
+        rows = report["rows"]
+    except (OSError, ValueError, KeyError, TypeError):
         return EXIT_INTERNAL
     kinds = [k for r in rows for k in r["kinds"]]
     failed = sum(r["failed"] for r in rows)
-    if any(k.startswith("internal error") for k in kinds) or not failed:
+    if any(k.startswith("internal error") for k in kinds):
         return EXIT_INTERNAL
-    return EXIT_CHECK_FAILED
+    if failed or report.get("verified") is False:  # a finding, or nothing verified (every check skipped)
+        return EXIT_CHECK_FAILED
+    return EXIT_INTERNAL
 
 
 def verify(args: argparse.Namespace) -> int:
@@ -135,7 +141,8 @@ def verify(args: argparse.Namespace) -> int:
             command.append("-x")
         if args.strict:
             command.append("--strict-warnings")
-        command += [f"--{name.replace('_', '-')}={value}" for name, value in (("example_db", args.example_db), ("shard", args.shard)) if value]
+        options = (("example_db", args.example_db), ("shard", args.shard), ("call_timeout", args.call_timeout))
+        command += [f"--{name.replace('_', '-')}={value}" for name, value in options if value is not None]
         returncode = subprocess.call(command)
         return _outcome(returncode, report)
 

@@ -65,15 +65,19 @@ def load(spec: str) -> Implementation:
             module_spec = importlib.util.spec_from_file_location(module_name, path)
             module = importlib.util.module_from_spec(module_spec)
             module_spec.loader.exec_module(module)
-        except Exception as exc:  # noqa: BLE001 - report any import failure as one clear error
-            raise ImplementationError(f"--impl {spec}: importing {path} failed: {type(exc).__name__}: {exc}") from exc
+        except BaseException as exc:  # noqa: BLE001 - any import failure (SystemExit, pytest.skip() too) is one clear error
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            raise ImplementationError(f"--impl {spec}: importing {path} failed: {type(exc).__name__}: {exc}") from None
         name = os.path.splitext(os.path.basename(path))[0]
         source = path
     else:
         try:
             module = importlib.import_module(spec)
-        except Exception as exc:  # noqa: BLE001
-            raise ImplementationError(f"--impl {spec}: importing module {spec!r} failed: {type(exc).__name__}: {exc}") from exc
+        except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            raise ImplementationError(f"--impl {spec}: importing module {spec!r} failed: {type(exc).__name__}: {exc}") from None
         name = _BUNDLED_NAMES.get(spec, spec)
         source = spec
     impl = Implementation(name, source, module)

@@ -11,6 +11,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import dataclasses  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
@@ -27,6 +28,8 @@ from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 from .implementations import DEFAULT_IMPLEMENTATIONS, ImplementationError, load  # noqa: E402
 
 FAMILIES = ("forward", "backward", "gradient", "metamorphic", "contract")
+# 2: rows list the failing test ids ("failures"); "verified" says whether any check passed
+REPORT_SCHEMA = 2
 CI_EXAMPLES = 40
 MUTATION_EXAMPLES = 15
 
@@ -157,7 +160,8 @@ def pytest_configure(config):
     if config.getoption("--strict-warnings"):
         StrictWarnings.sources = tuple({own_source(i.module) for i in config._convcheck_impls})
     Recorder.inflight = _inflight_path(config, getattr(config, "workerinput", {}).get("workerid", "main"))
-    config._convcheck_summary = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": [], "repros": []})
+    config._convcheck_summary = defaultdict(
+        lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": [], "repros": [], "failures": []})
     try:
         import torch
 
@@ -292,10 +296,34 @@ def pytest_collection_modifyitems(config, items):
     # cheapest, most telling families first: with -x a defect is found soonest
     keep.sort(key=_order)
     items[:] = keep
+    for item in keep:
+        _settle_deferred_per_example(getattr(item, "obj", None))
     if config._convcheck_seed != "derandomized":
         for item in keep:  # what @seed does: this run's examples, the database still on
             if hypothesis.is_hypothesis_test(getattr(item, "obj", None)):
                 item.obj._hypothesis_internal_use_seed = _seed_value(config._convcheck_seed)
+
+
+def _settle_deferred_per_example(test) -> None:
+    """Each example of a property test starts with no deferred finding and, if it found nothing
+    worse, ends by raising the first it recorded (a wrong dtype, whose values were compared all
+    the same). Hypothesis runs each example through `test.hypothesis.inner_test`, which is there
+    to be wrapped."""
+    handle = getattr(test, "hypothesis", None)
+    inner = getattr(handle, "inner_test", None)
+    if inner is None or getattr(inner, "_convcheck_settles", False):
+        return
+    from convcheck.properties.results import Deferred
+
+    @functools.wraps(inner)
+    def example(*args, **kwargs):
+        Deferred.reset()
+        outcome = inner(*args, **kwargs)
+        Deferred.settle()
+        return outcome
+
+    example._convcheck_settles = True
+    handle.inner_test = example
 
 
 def _seed_value(seed: str):
@@ -332,14 +360,27 @@ def pytest_runtest_makereport(item, call):
         return
     report.user_properties.append(("convcheck_check", (_function(item), family)))
     if report.failed and call.excinfo is not None:
-        from convcheck.properties.asserts import CallHung, CheckFailure
-
-        exc = call.excinfo.value
-        found = isinstance(exc, (CheckFailure, CallHung))  # a finding about the implementation
-        kind = exc.kind if found else f"internal error ({type(exc).__name__})"
+        finding = _finding(call.excinfo.value)
+        kind = finding.kind if finding is not None else f"internal error ({type(call.excinfo.value).__name__})"
         report.user_properties.append(("convcheck_kind", kind))
-        if found:
-            _write_repro(item, report, exc)
+        report.user_properties.append(("convcheck_failure", (item.nodeid, kind)))
+        if finding is not None:
+            _write_repro(item, report, finding)
+
+
+def _finding(exc: BaseException):
+    """The finding about the implementation that a failed test raised, or None (the suite's own
+    error). A Flaky failure -- an example that failed, then passed when Hypothesis replayed it --
+    made of the implementation's failures is nondeterminism of the implementation."""
+    from convcheck.properties.asserts import CallHung, CheckFailure
+
+    if isinstance(exc, (CheckFailure, CallHung)):
+        return exc
+    if isinstance(exc, hypothesis.errors.FlakyFailure):
+        inner = [e for e in exc.exceptions if isinstance(e, (CheckFailure, CallHung))]
+        if inner and len(inner) == len(exc.exceptions):
+            return CheckFailure("nondeterministic", f"an example failed, then passed when replayed: {inner[0]}")
+    return None
 
 
 def _shown(path: str) -> str:
@@ -387,6 +428,8 @@ def pytest_runtest_logreport(report):
         row["kinds"].append(props["convcheck_kind"])
     if "convcheck_repro" in props:
         row["repros"].append(props["convcheck_repro"])
+    if "convcheck_failure" in props:
+        row["failures"].append(props["convcheck_failure"][0])
 
 
 _CONFIG: list = []
@@ -411,6 +454,24 @@ def summary_rows(config) -> list[dict]:
     ]
 
 
+def _verified(config) -> bool | None:
+    """Whether some check that calls the implementation passed; None if the run had none."""
+    rows = summary_rows(config)
+    return None if not rows else any(r["passed"] for r in rows)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """A run in which no check of the implementation passed (all skipped: missing functions, no
+    torch, ...) verified nothing: it is not a pass."""
+    config = session.config
+    if hasattr(config, "workerinput") or not hasattr(config, "_convcheck_summary"):
+        return
+    if session.exitstatus == 0 and _verified(config) is False:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        config._convcheck_nothing_verified = True
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if hasattr(config, "workerinput") or not hasattr(config, "_convcheck_summary"):
         return
@@ -426,14 +487,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.write_line(
             f"{r['function']:<34}{r['family']:<13}{r['passed']:>7}{r['failed']:>7}{r['skipped']:>8}  {r['worst']:>9.3g}  {kinds}"
         )
+    if getattr(config, "_convcheck_nothing_verified", False):
+        tr.write_line("NOTHING VERIFIED: no check that calls the implementation passed (every one skipped); this run is not a pass", red=True)
     path = config.getoption("--report-json")
     if path:
         report = {
-            "schema": 1,
+            "schema": REPORT_SCHEMA,
+            "verified": _verified(config),
             "implementations": [{"name": i.name, "source": i.source} for i in config._convcheck_impls],
             "families": config._convcheck_families,
             "versions": versions(),
-            "exitstatus": int(exitstatus),
+            "exitstatus": int(pytest.ExitCode.TESTS_FAILED) if getattr(config, "_convcheck_nothing_verified", False) else int(exitstatus),
             "rows": rows,
         }
         with open(path, "w", encoding="utf-8") as fh:

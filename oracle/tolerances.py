@@ -41,11 +41,25 @@ def gamma(n: int, dtype) -> float:
     return nu / (1 - nu)
 
 
+def coarser(expected, actual) -> np.dtype:
+    """The dtype whose rounding a result is held to: the expected one, or the result's own where
+    that is a coarser float. A wrong dtype is a finding of its own; its values are judged at the
+    precision they have, so that a float16 result is one dtype finding, not also a values one."""
+    expected, actual = np.dtype(expected), np.dtype(actual)
+    if actual.kind == "f" and expected.kind == "f" and np.finfo(actual).eps > np.finfo(expected).eps:
+        return actual
+    return expected
+
+
 def tolerance(magnitude: np.ndarray, n_terms: int, dtype) -> np.ndarray:
     """Per-element tolerance for comparing an implementation's `dtype` result with the float64
-    oracle, for sums of at most `n_terms` terms whose absolute values sum to `magnitude`."""
+    oracle, for sums of at most `n_terms` terms whose absolute values sum to `magnitude`.
+    A dtype too coarse for gamma to bound n_terms roundings (float16 past 2048 terms) has no
+    bound: infinite tolerance (such a result is already a dtype finding)."""
     if n_terms == 0:
         return np.zeros_like(np.asarray(magnitude, dtype=np.float64))
+    if (n_terms + 1) * unit_roundoff(dtype) >= 1:
+        return np.full_like(np.asarray(magnitude, dtype=np.float64), np.inf)
     relative = (gamma(n_terms + 1, dtype) + gamma(n_terms + 1, np.float64)) * np.asarray(magnitude, dtype=np.float64)
     return relative + (n_terms + 1) * float(np.finfo(np.dtype(dtype)).smallest_subnormal)
 

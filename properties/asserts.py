@@ -1,7 +1,8 @@
 """Calling an implementation, and assertions whose failures say what differed, where, by how much.
 
 Every call into the implementation under test goes through `call`, which turns whatever goes
-wrong into a `CheckFailure` of a named kind and checks that no input was modified.
+wrong into a `CheckFailure` of a named kind, checks that no input was modified, and checks what
+came back against the function's declared result (results.py) before any test computes with it.
 """
 
 from __future__ import annotations
@@ -16,26 +17,7 @@ import numpy as np
 from convcheck.repro import Recorder
 from convcheck.repro_template import describe_warning, own_warnings, same, snapshot
 
-KINDS = (
-    "raised",  # the implementation raised on a valid input (other than ValueError)
-    "rejected valid",  # ValueError on a valid input
-    "accepted invalid",  # no ValueError on an input the contract rejects
-    "shape",
-    "dtype",
-    "values",
-    "input modified",
-    "timeout",  # a call did not return in time
-    "warning",  # the implementation's own code raised a warning (--strict-warnings)
-)
-
-
-class CheckFailure(AssertionError):
-    """A check of the implementation failed. `kind` is one of KINDS."""
-
-    def __init__(self, kind: str, message: str):
-        assert kind in KINDS, kind
-        super().__init__(f"[{kind}] {message}")
-        self.kind = kind
+from .results import KINDS, CheckFailure, Deferred, expected, validate  # noqa: F401 - the suite imports them from here
 
 
 class Stats:
@@ -78,67 +60,106 @@ class StrictWarnings:
     sources: tuple = ()
 
 
+class Interrupts:
+    """Whether the KeyboardInterrupt a call raised came from a real SIGINT (Ctrl-C on the
+    terminal: it must still end the run) or from the implementation's own code (a finding)."""
+
+    real = False
+
+
 @contextmanager
-def _time_limit():
-    """Interrupt the call after CallLimit.seconds, where POSIX alarms are available (main thread).
+def _guarded():
+    """Interrupt the call after CallLimit.seconds, and tell a real SIGINT from a raised one,
+    where POSIX signals are available (main thread).
 
     A per-call limit, not only a per-test one: Hypothesis replays a failing example while it
     shrinks, and a hang must end each replay, not just the first."""
-    if CallLimit.seconds <= 0 or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def on_alarm(signum, frame):
-        raise CallTimeout
+    def on_sigint(signum, frame):
+        Interrupts.real = True
+        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, CallLimit.seconds)
+    Interrupts.real = False
+    previous_int = signal.signal(signal.SIGINT, on_sigint)
+    timed = CallLimit.seconds > 0 and hasattr(signal, "setitimer")
+    if timed:
+
+        def on_alarm(signum, frame):
+            raise CallTimeout
+
+        previous_alarm = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, CallLimit.seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous_alarm)
+        signal.signal(signal.SIGINT, previous_int)
 
 
-def call(fn: Callable, name: str, *args: Any, valid: bool = True) -> Any:
-    """Call the implementation's `name` on args that the contract calls valid (or not).
+def _raised(name: str, exc: BaseException) -> CheckFailure:
+    return CheckFailure("raised", f"{name} raised {type(exc).__name__}: {exc}")
 
-    valid=True: any exception is a failure ("rejected valid" for ValueError, "raised" else).
+
+REJECTED = object()  # what call(valid=None) returns when the implementation raised ValueError
+
+
+def call(fn: Callable, name: str, *args: Any, valid: bool | None = True) -> Any:
+    """Call the implementation's `name` on args that the contract calls valid (or not, or either).
+
+    valid=True: any exception is a failure ("rejected valid" for ValueError, "raised" else --
+    KeyboardInterrupt, SystemExit, GeneratorExit and pytest's skip / fail / exit included, unless
+    the interrupt is a real Ctrl-C); the result is validated against the function's declared
+    result and returned normalized (results.validate).
     valid=False: only ValueError passes; returns None then.
+    valid=None (an open point of the contract): a ValueError returns REJECTED; a result is
+    validated and returned as for valid=True, and the call recorded as a valid one.
     Either way, every argument must be unchanged afterwards, and under --strict-warnings the
     implementation's own code must not have raised a warning.
     """
     before = [snapshot(a) for a in args]
     Recorder.record_call(name, args, before, valid)
     try:
-        with _time_limit(), own_warnings(StrictWarnings.sources) as own:
+        with _guarded(), own_warnings(StrictWarnings.sources) as own:
             result = fn(*args)
     except CallTimeout:
         raise CallHung(f"[timeout] {name} did not return within {CallLimit.seconds:g} s") from None
     except ValueError as exc:
         if valid:
             raise CheckFailure("rejected valid", f"{name} raised ValueError on a valid input: {exc}") from exc
-        result = None
+        result = None if valid is False else REJECTED
     except Exception as exc:  # noqa: BLE001 - any other exception is the finding itself
-        raise CheckFailure("raised", f"{name} raised {type(exc).__name__}: {exc}") from exc
+        raise _raised(name, exc) from exc
+    except BaseException as exc:  # noqa: BLE001 - SystemExit, pytest.skip(), ... from the implementation's code
+        if isinstance(exc, KeyboardInterrupt) and Interrupts.real:
+            raise
+        raise _raised(name, exc) from None
     else:
-        if not valid:
+        if valid is False:
             raise CheckFailure("accepted invalid", f"{name} returned instead of raising ValueError on an invalid input")
+        if valid is None:
+            valid = Recorder.accepted()
     if own:
         raise CheckFailure("warning", describe_warning(name, own[0]))
     for position, (old, new) in enumerate(zip(before, args)):
         if not same(old, new):
             raise CheckFailure("input modified", f"{name} modified its argument #{position + 1} in place")
-    return result
+    if result is REJECTED or valid is False:
+        return result
+    return validate(name, expected(name, args), result)
 
 
 def assert_array(actual: Any, expected_shape: tuple, expected_dtype, what: str) -> np.ndarray:
     if not isinstance(actual, np.ndarray):
-        raise CheckFailure("shape", f"{what}: expected an ndarray of shape {expected_shape}, got {type(actual).__name__}")
+        raise CheckFailure("structure", f"{what}: expected an ndarray of shape {expected_shape}, got {type(actual).__name__}")
     if actual.shape != tuple(expected_shape):
         raise CheckFailure("shape", f"{what}: expected shape {tuple(expected_shape)}, got {actual.shape}")
-    if actual.dtype != np.dtype(expected_dtype):
-        raise CheckFailure("dtype", f"{what}: expected dtype {np.dtype(expected_dtype)}, got {actual.dtype}")
+    if actual.dtype != np.dtype(expected_dtype):  # its own verdict: the values are still compared
+        Deferred.record(CheckFailure("dtype", f"{what}: expected dtype {np.dtype(expected_dtype)}, got {actual.dtype}"))
     return actual
 
 

@@ -8,7 +8,10 @@ import pytest
 
 from convcheck.repro import Recorder
 
-from .asserts import assert_array, assert_close
+from convcheck.oracle.tolerances import coarser, tolerance
+
+from . import strategies as S
+from .asserts import CheckFailure, assert_close
 from .ops import OpSpec, Sample, T
 
 
@@ -29,14 +32,39 @@ def require_torch() -> None:
         pytest.skip(TORCH_MISSING)
 
 
-def as_array(value):
-    """conv_single_step returns a NumPy scalar: compare it as a 0-d array."""
-    return np.asarray(value) if isinstance(value, (np.generic, float)) else value
-
-
 def check_outputs(op: OpSpec, outputs: dict, expected: dict, sample: Sample, source: str) -> None:
+    """Each oracle output against the implementation's (already validated by `call`): values
+    within the tolerance policy at the coarser of the expected and the returned dtype (a wrong
+    dtype is its own, deferred, finding)."""
     dtype = op.dtype(sample)
-    for name, (want, tol) in expected.items():
+    for name, want in expected.items():
+        got = outputs[name]
+        tol = tolerance(want.magnitude, want.terms, coarser(dtype, got.dtype)) if want.terms else np.zeros(np.shape(want.value))
         Recorder.record_tolerance(name, tol)
-        got = assert_array(as_array(outputs[name]), want.shape, dtype, f"{op.function}: {name}")
-        assert_close(got, want, tol, f"{op.function}: {name} vs {source}")
+        assert_close(got, want.value, tol, f"{op.function}: {name} vs {source}")
+
+
+def same_results(first: dict, second: dict) -> str | None:
+    """None if two calls' outputs are identical -- NaN equal to NaN whatever its payload, -0.0
+    equal to 0.0 -- else where they first differ."""
+    for name, a in first.items():
+        b = second[name]
+        if a.dtype != b.dtype or a.shape != b.shape:
+            return f"{name}: {a.dtype} {a.shape} the first time, {b.dtype} {b.shape} the second"
+        if not np.array_equal(a, b, equal_nan=a.dtype.kind == "f"):
+            differ = (a != b) & ~(np.isnan(a) & np.isnan(b)) if a.dtype.kind == "f" else a != b
+            index = tuple(int(i) for i in np.argwhere(np.atleast_1d(differ))[0]) if a.ndim else ()
+            return f"{name} at index {index}: {a[index]!r} the first time, {b[index]!r} the second"
+    return None
+
+
+def check_deterministic(op: OpSpec, impl, sample: Sample, outputs: dict) -> None:
+    """The same call again, on identical copies of its inputs (same values, dtypes, layouts and
+    flags), must give identical outputs. Memory of the first outputs' sizes is filled with a
+    pattern and freed first, so that results read from uninitialized memory (np.empty) tend to
+    differ rather than repeat what the allocator handed out the first time."""
+    S.scribble_allocator([a.nbytes for a in outputs.values()])
+    again = op.run(impl, S.replica(sample))
+    where = same_results(outputs, again)
+    if where is not None:
+        raise CheckFailure("nondeterministic", f"{op.function} called twice on identical inputs gave different results: {where}")

@@ -9,6 +9,7 @@ contiguous, non-contiguous views, Fortran order and read-only arrays.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 
@@ -57,7 +58,7 @@ class ConvCase(ShownByRepr):
 
     @property
     def dtype(self) -> np.dtype:
-        return np.result_type(*(x for x in (self.A_prev, self.W, self.b) if x is not None))
+        return result_dtype(self.A_prev, self.W, self.b)
 
     def __repr__(self) -> str:
         b = "None" if self.b is None else show(self.b)
@@ -82,6 +83,16 @@ class PoolCase(ShownByRepr):
         return f"PoolCase(mode={self.mode!r}, hparameters={self.hparameters}, A_prev={show(self.A_prev)})"
 
 
+def result_dtype(*arrays) -> np.dtype:
+    """The dtype of a layer's results: NumPy's result type of its array arguments (None: no bias)."""
+    return np.result_type(*(x for x in arrays if x is not None))
+
+
+def distribute_dtype(dz) -> np.dtype:
+    """distribute_value's result dtype: a float32 / float64 NumPy scalar's own, else float64."""
+    return dz.dtype if isinstance(dz, np.floating) and dz.dtype in DTYPES else np.dtype(np.float64)
+
+
 def _pair(value) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
@@ -104,7 +115,7 @@ def _extent(n: int, k: int, s: int, lo: int, hi: int, d: int = 1, ceil: bool = F
     out = -(-span // s) + 1 if ceil else span // s + 1
     if ceil and (out - 1) * s >= n + lo:
         out -= 1
-    return out
+    return int(out)  # a Python int also when the hyperparameters are NumPy integers
 
 
 def _ceil_last_window(n: int, extent: int, s: int, pad: int) -> str:
@@ -170,8 +181,16 @@ def _float_arrays(draw, shape, dtype, kinds, layouts):
         else:
             x = rng.standard_normal(shape) * draw(SCALES)
         if kind == "specials":
-            for _ in range(draw(st.integers(1, 3))):
-                x[tuple(draw(_indices(n)) for n in shape)] = draw(SPECIAL_VALUES)
+            # scattered anywhere, or clustered in one 2 x 2 x ... block, so that several NaN
+            # (or NaN beside inf) share a window: the "last NaN" rule needs two of them
+            clustered = draw(st.booleans(), label="specials clustered")
+            base = tuple(draw(_indices(n)) for n in shape)
+            for _ in range(draw(st.integers(2, 4) if clustered else st.integers(1, 3))):
+                if clustered:
+                    where = tuple(min(b + draw(st.integers(0, 1)), n - 1) for b, n in zip(base, shape))
+                else:
+                    where = tuple(draw(_indices(n)) for n in shape)
+                x[where] = draw(SPECIAL_VALUES)
     x = x.astype(dtype)
     return with_layout(x, draw(st.sampled_from(layouts)))
 
@@ -179,7 +198,7 @@ def _float_arrays(draw, shape, dtype, kinds, layouts):
 @cached
 def float_arrays(shape, dtype, kinds=VALUE_KINDS, layouts=LAYOUTS):
     """An array of the given shape and dtype; its value kind and layout are drawn too."""
-    return _float_arrays(tuple(shape), np.dtype(dtype), tuple(kinds), tuple(layouts))
+    return _float_arrays(tuple(int(n) for n in shape), np.dtype(dtype), tuple(kinds), tuple(layouts))
 
 
 @cached
@@ -237,7 +256,7 @@ def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batc
     A = draw(float_arrays((m, H, W_, c_in), dtype, kinds, layouts))
     W = draw(float_arrays((kh, kw, c_in // groups, n_C), dtype, kinds, layouts))
     b = None if api == "full" and draw(st.integers(0, 4)) == 0 else draw(float_arrays((1, 1, 1, n_C), dtype, kinds, layouts))
-    return ConvCase(A, W, b, hp)
+    return ConvCase(A, W, b, draw(numpy_ints(hp)))
 
 
 @st.composite
@@ -291,16 +310,147 @@ def pool_cases(draw, modes=("max", "average"), dtypes=DTYPES, kinds=VALUE_KINDS,
             n = draw(st.sampled_from(sizes[axis]), label="extent at the edge")
             H, W_ = (n, W_) if axis == 0 else (H, n)
     A = draw(float_arrays((m, H, W_, C), dtype, kinds, layouts))
-    return PoolCase(A, hp, mode)
+    return PoolCase(A, draw(numpy_ints(hp)), mode)
+
+
+def sees_only_padding(n: int, k: int, s: int, p: int, d: int, ceil: bool) -> list[int]:
+    """Windows (output positions along one axis) whose taps o*s - p + j*d, j < k, all miss 0..n-1."""
+    return [o for o in range(_extent(n, k, s, p, p, d, ceil)) if not any(0 <= o * s - p + j * d < n for j in range(k))]
+
+
+# Every small axis geometry (kernel, dilation, pad <= kernel // 2, stride, extent) with a valid
+# output, for ceil_mode off and on, simplest first; those with a window that sees only padding.
+_AXES = sorted(
+    ((k, d, p, s, n) for k in range(1, 4) for d in (1, 2, 3, 4) for p in range(k // 2 + 1) for s in (1, 2, 3) for n in range(1, 8)
+     if n + 2 * p >= d * (k - 1) + 1),
+    key=lambda g: (g[4] + g[0] + g[1], g),
+)
+AXIS_GEOMETRIES = {ceil: [g for g in _AXES if _extent(g[4], g[0], g[3], g[2], g[2], g[1], ceil) >= 1] for ceil in (False, True)}
+PADDING_ONLY_AXES = {ceil: [g for g in AXIS_GEOMETRIES[ceil] if sees_only_padding(g[4], g[0], g[3], g[2], g[1], ceil)] for ceil in (False, True)}
+
+
+@st.composite
+def padding_only_pool_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=2, max_channels=2, **_):
+    """Max pooling (full space) where some dilated window sees only padding along one axis or
+    both: torch's forward gives -inf there, and the contract says no gradient flows from it."""
+    ceil = draw(st.booleans(), label="ceil_mode")
+    axis = draw(st.sampled_from([0, 1]), label="axis with a padding-only window")
+    geometries = [draw(st.sampled_from(AXIS_GEOMETRIES[ceil])) for _ in range(2)]
+    geometries[axis] = draw(st.sampled_from(PADDING_ONLY_AXES[ceil]), label="padding-only axis geometry")
+    (kh, dh, ph, sh, H), (kw, dw, pw, sw, W_) = geometries
+    hp = {"f": (kh, kw), "stride": (sh, sw), "pad": (ph, pw), "dilation": (dh, dw), "ceil_mode": ceil}
+    m, C = draw(st.integers(1, max_batch)), draw(st.integers(1, max_channels))
+    A = draw(float_arrays((m, H, W_, C), draw(st.sampled_from(dtypes)), kinds, layouts))
+    return PoolCase(A, draw(numpy_ints(hp)), "max")
+
+
+def padding_only_outputs(case: PoolCase) -> np.ndarray:
+    """(n_H, n_W) bool: the output positions whose window sees only padding."""
+    hp = case.hparameters
+    (kh, kw), (ph, pw), (dh, dw) = _pair(hp["f"]), _pair(hp.get("pad", 0)), _pair(hp.get("dilation", 1))
+    (sh, sw) = (kh, kw) if hp["stride"] is None else _pair(hp["stride"])
+    ceil = bool(hp.get("ceil_mode", False))
+    _, H, W_, _ = case.A_prev.shape
+    _, n_H, n_W, _ = pool_output_shape(case)
+    rows = np.zeros(n_H, dtype=bool)
+    cols = np.zeros(n_W, dtype=bool)
+    rows[sees_only_padding(H, kh, sh, ph, dh, ceil)] = True
+    cols[sees_only_padding(W_, kw, sw, pw, dw, ceil)] = True
+    return rows[:, None] | cols[None, :]
+
+
+INT_WINDOW_DTYPES = tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64))
+EXACT_IN_FLOAT64 = 2**53  # integer windows stay within this: torch (the mask's oracle) compares in float64
+
+
+@st.composite
+def _int_windows(draw, shape, dtype):
+    """Integer values near zero (ties), or near either end of the dtype's range capped at
+    +-2**53 -- there, distinct neighbours that float32 (or float64, past 2**53) would merge."""
+    info = np.iinfo(dtype)
+    lo, hi = max(int(info.min), -EXACT_IN_FLOAT64), min(int(info.max), EXACT_IN_FLOAT64)
+    near = draw(st.sampled_from(["zero", "top", "bottom"]), label="integer window values near")
+    offsets = st.integers(0, 3)
+    elements = {
+        "zero": st.integers(max(lo, -3), min(hi, 3)),
+        "top": offsets.map(lambda k: hi - k),
+        "bottom": offsets.map(lambda k: lo + k),
+    }[near]
+    return draw(hnp.arrays(dtype, shape, elements=elements))
 
 
 @st.composite
 def windows(draw, kinds=VALUE_KINDS):
-    """A 2-D window for create_mask_from_window; small integers make ties likely."""
+    """A 2-D window for create_mask_from_window, float or integer; small integers make ties likely."""
     shape = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    return draw(float_arrays(shape, draw(st.sampled_from(DTYPES)), kinds))
+    dtype = draw(st.sampled_from(DTYPES + INT_WINDOW_DTYPES), label="window dtype")
+    if dtype.kind == "f":
+        return draw(float_arrays(shape, dtype, kinds))
+    return with_layout(draw(_int_windows(shape, dtype)), draw(st.sampled_from(LAYOUTS)))
 
 
-def gradients_for(shape, dtype):
-    """An upstream gradient (dZ or dA) of the given shape: Gaussian or small integers."""
-    return float_arrays(shape, dtype, kinds=("small_ints", "gaussian"), layouts=LAYOUTS)
+def gradients_for(shape, dtype, specials=False):
+    """An upstream gradient (dZ or dA) of the given shape: Gaussian or small integers, and with
+    specials also NaN / +-inf (their propagation through the backward is checked)."""
+    kinds = ("small_ints", "gaussian") + (("specials",) if specials else ())
+    return float_arrays(shape, dtype, kinds=kinds, layouts=LAYOUTS)
+
+
+# ---- NumPy integers as hyperparameters -------------------------------------------------------
+
+INT_TYPES = (np.int64, np.int32, np.intp)
+
+
+@st.composite
+def numpy_ints(draw, hparameters: dict) -> dict:
+    """The same hyperparameters, sometimes with their integers (also inside pairs) as NumPy
+    integers: valid by the contract, and what code computing sizes with NumPy passes on."""
+    if not draw(st.booleans(), label="hyperparameters as NumPy integers"):
+        return hparameters
+    kind = draw(st.sampled_from(INT_TYPES), label="NumPy integer type")
+
+    def convert(v):
+        if isinstance(v, tuple):
+            return tuple(convert(x) for x in v)
+        return kind(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    return {k: convert(v) for k, v in hparameters.items()}
+
+
+# ---- identical copies of inputs --------------------------------------------------------------
+
+
+def _array_replica(x: np.ndarray) -> np.ndarray:
+    """A copy with the same dtype, shape, strides and writeable flag (a view stays a view)."""
+    if any(s < 0 for s in x.strides) or x.size == 0:
+        y = np.array(x, order="K", copy=True)
+    else:
+        span = sum((n - 1) * s for n, s in zip(x.shape, x.strides)) // x.itemsize + 1
+        y = np.lib.stride_tricks.as_strided(np.zeros(span, dtype=x.dtype), x.shape, x.strides)
+        y[...] = x
+    if not x.flags.writeable:
+        y.flags.writeable = False
+    return y
+
+
+def replica(value):
+    """`value` (arrays, cases, samples, containers) with every array replaced by an identical copy."""
+    if isinstance(value, np.ndarray):
+        return _array_replica(value)
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return type(value)(replica(v) for v in value)
+    if isinstance(value, dict):
+        return {k: replica(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: replica(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init})
+    return value
+
+
+SCRIBBLE = 0xA5  # bytes 0xA5...: a finite float32 and float64 value, unlike what a first call left
+
+
+def scribble_allocator(sizes) -> None:
+    """Allocate blocks of these byte sizes filled with a pattern and free them: the allocator then
+    tends to hand that memory to the next allocation of the same size."""
+    blocks = [np.full(max(int(n), 1), SCRIBBLE, dtype=np.uint8) for n in sizes for _ in range(2)]
+    del blocks

@@ -5,7 +5,8 @@ Two sources decide what is invalid:
   configurations the implementation must raise ValueError exactly where torch raises;
 - the contract itself, for what torch has no notion of (dict keys, the seed API's ranks and
   dtypes, bools where integers are due): the table CONTRACT_ERRORS, one entry per class.
-Where the two disagree on purpose, DELIBERATE_DIFFERENCES says so, with the reason.
+Where the contract leaves a choice or differs from torch on purpose, open_points.OPEN_POINTS
+says so, with the behaviours it allows; test_open_point checks whichever one is taken.
 """
 
 from __future__ import annotations
@@ -18,38 +19,11 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from convcheck.properties.asserts import call
-from convcheck.properties.checks import require, require_torch
+from convcheck.properties.asserts import REJECTED, call
+from convcheck.properties.checks import check_outputs, require, require_torch
+from convcheck.properties.open_points import OPEN_POINTS, VALUE_ERROR, verdict
 from convcheck.properties.ops import OPS_BY_NAME, T
 from convcheck.repro import Recorder
-
-
-@dataclass(frozen=True)
-class Difference:
-    functions: tuple
-    applies: Callable  # numeric config dict -> bool
-    valid_here: bool  # the verdict here, whatever torch says
-    reason: str
-
-
-DELIBERATE_DIFFERENCES = [
-    Difference(("zero_pad",), lambda c: c["pad"] < 0, False,
-               "torch's F.pad crops on a negative pad; the seed API's pad is an amount of zeros"),
-    Difference(("zero_pad", "conv_forward", "pool_forward"), lambda c: c["m"] == 0, False,
-               "torch accepts an empty batch; the contract never returns an empty result"),
-    Difference(("conv_forward",), lambda c: c["W_dtype"] != c["dtype"], True,
-               "mixed float32/float64 arrays take NumPy's result type here; torch refuses to mix dtypes"),
-]
-
-
-def _expected_verdict(function: str, config: dict, torch_call: Callable) -> bool:
-    """Valid here exactly where torch accepts, except where a deliberate difference applies."""
-    for difference in DELIBERATE_DIFFERENCES:
-        # a difference that makes a configuration valid here needs no override: the oracle
-        # adapter already computes in float64, so torch judges the rest of the configuration
-        if function in difference.functions and difference.applies(config) and not difference.valid_here:
-            return False
-    return _torch_accepts(torch_call)
 
 
 def _torch_accepts(fn: Callable) -> bool:
@@ -131,15 +105,16 @@ def _numeric_call(function, c, impl):
 @pytest.mark.parametrize("function", ["conv_forward", "pool_forward", "zero_pad"])
 @given(data=st.data())
 def test_error_equivalence_with_torch(impl, function, data):
-    """Over fuzzed numeric configurations: ValueError here <=> torch raises (deliberate
-    differences aside). A ValueError on a configuration torch accepts is a failure."""
+    """Over fuzzed numeric configurations: ValueError here <=> torch raises, except at the
+    contract's open points (either behaviour; the result is checked by test_open_point). A
+    ValueError on a configuration torch accepts is a failure."""
     require(impl, (function,))
     require_torch()
     config = data.draw(_numeric_configs(function, impl.api), label="config")
     Recorder.start(function, "contract", "contract")
     torch_call, impl_call = _numeric_call(function, config, impl)
-    valid = _expected_verdict(function, config, torch_call)
-    event("valid configuration" if valid else "invalid configuration")  # both sides must be well covered
+    valid = verdict(function, config, _torch_accepts(torch_call))
+    event({True: "valid configuration", False: "invalid configuration", None: "open point"}[valid])  # all well covered
     impl_call(valid)
 
 
@@ -230,7 +205,8 @@ CONTRACT_ERRORS = [
     ContractError("conv_single_step", "b-rank-2", "conv_single_step", lambda s: (s.case[0], s.case[1], s.case[2][0])),
     ContractError("create_mask_from_window", "rank-1", "create_mask_from_window", lambda s: (s.case.ravel(),)),
     ContractError("create_mask_from_window", "empty", "create_mask_from_window", lambda s: (s.case[:0],)),
-    ContractError("create_mask_from_window", "int-dtype", "create_mask_from_window", lambda s: (s.case.astype(np.int64),)),
+    ContractError("create_mask_from_window", "bool-dtype", "create_mask_from_window", lambda s: (s.case.astype(bool),)),
+    ContractError("create_mask_from_window", "complex-dtype", "create_mask_from_window", lambda s: (s.case.astype(np.complex128),)),
     ContractError("distribute_value", "shape-zero", "distribute_value", lambda s: (s.case, (0, s.extra["shape"][1]))),
     ContractError("distribute_value", "shape-one-size", "distribute_value", lambda s: (s.case, s.extra["shape"][:1])),
     ContractError("distribute_value", "dz-complex", "distribute_value", lambda s: (complex(s.case, 1), s.extra["shape"])),
@@ -251,3 +227,30 @@ def test_contract_rejects(impl, entry, data):
     args = entry.spoil(data.draw(op.samples(api=api), label="valid sample spoiled"))
     Recorder.start(entry.function, "contract", "contract")
     call(getattr(impl, entry.function), entry.function, *args, valid=False)
+
+
+# ---- open points ----------------------------------------------------------------------------
+
+
+@pytest.mark.family("contract")
+@pytest.mark.parametrize("point, op", [pytest.param(p, OPS_BY_NAME[o], id=f"{p.id}-{o}") for p in OPEN_POINTS for o in p.ops])
+@given(data=st.data())
+def test_open_point(impl, point, op, data):
+    """A valid sample turned into the open point's input: a ValueError where the point allows it;
+    a result where it allows one -- then equal to the oracle's on the same input (values within
+    the tolerance policy, NumPy's result dtype)."""
+    require(impl, op.requires)
+    if point.api == "full" and impl.api != "full":
+        pytest.skip(f"{point.id}: only in torch's full hyperparameter space (--api full)")
+    sample = point.spoil(data.draw(op.samples(api=impl.api), label="valid sample"), data.draw)
+    Recorder.start(op.function, "oracle", "contract", oracle=next(iter(op.oracles)), dtype=op.dtype(sample), example=sample)
+    if point.allowed == (VALUE_ERROR,):
+        call(getattr(impl, op.function), op.function, *op.args(sample), valid=False)
+        return
+    result = call(getattr(impl, op.function), op.function, *op.args(sample), valid=None)
+    event("rejected" if result is REJECTED else "result")
+    if result is REJECTED:
+        return
+    require_torch()
+    oracle, expected = next((name, route(sample)) for name, route in op.oracles.items())
+    check_outputs(op, op.named(sample, result), expected, sample, oracle)

@@ -105,9 +105,9 @@ GRADS = [
         name="pool_backward[max]-dA_prev",
         function="pool_backward",
         requires=("pool_forward", "pool_backward"),
-        # precondition: every window holds a real element; dilation 1 ensures it (pad <= f // 2)
+        # precondition: every window holds a real element (padding-only windows: test_metamorphic)
         samples=lambda api: S.pool_cases(modes=("max",), dtypes=F64, kinds=("distinct",), api=api).filter(
-            lambda c: c.hparameters.get("dilation", 1) in (1, (1, 1))
+            lambda c: not S.padding_only_outputs(c).any()
         ),
         wrt="A_prev",
         forward=_pool_forward,
@@ -185,8 +185,6 @@ def test_gradient_directional(impl, spec, data):
     f_plus, f_minus = spec.forward(impl, case, plus), spec.forward(impl, case, minus)
     u = rng.standard_normal(np.shape(f_plus))
     grad = spec.backward(impl, case, u)[spec.wrt]
-    if np.shape(grad) != x.shape:
-        raise CheckFailure("shape", f"{spec.name}: gradient shape {np.shape(grad)}, expected {x.shape}")
     lhs = float(np.sum(u * (f_plus - f_minus))) / (2 * spec.step)
     rhs = float(np.sum(grad * v))
     bound = max(spec.bound(case, plus), spec.bound(case, minus))
@@ -228,7 +226,7 @@ def test_gradient_full_jacobian(impl, spec, data):
     for j in range(np.size(out0)):
         u = np.zeros(np.size(out0))
         u[j] = 1.0
-        J_bw[j] = np.asarray(spec.backward(impl, case, u.reshape(np.shape(out0)))[spec.wrt]).ravel()
+        J_bw[j] = spec.backward(impl, case, u.reshape(np.shape(out0)))[spec.wrt].ravel()
     tol = np.array([[fd_tolerance(bound / spec.step + abs(jb), spec.n_terms(case)) for jb in row] for row in J_bw])
     ratio = np.abs(J_fd - J_bw) / tol
     worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape)

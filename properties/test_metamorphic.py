@@ -21,11 +21,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
-from convcheck.oracle.tolerances import tolerance
+from convcheck.oracle.tolerances import coarser, tolerance
 from convcheck.properties import strategies as S
 from convcheck.properties.asserts import CheckFailure, assert_array, assert_close, call
 from convcheck.properties.checks import require
-from convcheck.properties.ops import OPS_BY_NAME, distribute_dtype
+from convcheck.properties.ops import OPS_BY_NAME
 
 F64 = (np.dtype(np.float64),)
 F32 = (np.dtype(np.float32),)
@@ -37,7 +37,7 @@ LAYERS = pytest.mark.parametrize("layer", ["conv", "pool"])
 SCALARS = st.integers(-3, 3).map(float) | st.floats(-4, 4).filter(lambda x: abs(x) >= 1e-3)
 
 
-# ---- calling the implementation (shape and dtype checked on every result) ------------------
+# ---- calling the implementation (every result validated by call) ---------------------------
 
 
 def _is_conv(case) -> bool:
@@ -54,27 +54,17 @@ def _out_shape(case) -> tuple:
 
 def _forward(impl, case) -> np.ndarray:
     if _is_conv(case):
-        out = call(impl.conv_forward, "conv_forward", case.A_prev, case.W, case.b, case.hparameters)
-        return assert_array(out[0], _out_shape(case), _dtype(case), "conv_forward: Z")
-    out = call(impl.pool_forward, "pool_forward", case.A_prev, case.hparameters, case.mode)
-    return assert_array(out[0], _out_shape(case), _dtype(case), f"pool_forward[{case.mode}]: A")
+        return call(impl.conv_forward, "conv_forward", case.A_prev, case.W, case.b, case.hparameters)[0]
+    return call(impl.pool_forward, "pool_forward", case.A_prev, case.hparameters, case.mode)[0]
 
 
 def _backward(impl, case, grad) -> tuple:
-    """(dA_prev, dW, db) for conv, (dA_prev,) for pool; the cache is built directly."""
-    dtype = np.result_type(_dtype(case), grad)
+    """(dA_prev, dW, db) for conv ((dA_prev, dW) without a bias), (dA_prev,) for pool; the cache
+    is built directly."""
     if not _is_conv(case):
-        out = call(impl.pool_backward, "pool_backward", grad, (case.A_prev, case.hparameters), case.mode)
-        return (assert_array(out, case.A_prev.shape, dtype, f"pool_backward[{case.mode}]: dA_prev"),)
+        return (call(impl.pool_backward, "pool_backward", grad, (case.A_prev, case.hparameters), case.mode),)
     out = call(impl.conv_backward, "conv_backward", grad, (case.A_prev, case.W, case.b, case.hparameters))
-    if not (isinstance(out, tuple) and len(out) == 3):
-        raise CheckFailure("shape", f"conv_backward must return (dA_prev, dW, db), got {type(out).__name__}")
-    if case.b is None:  # no bias: db must be None, and only (dA_prev, dW) take part in the laws
-        if out[2] is not None:
-            raise CheckFailure("shape", f"conv_backward must return db=None when b is None, got {type(out[2]).__name__}")
-        out = out[:2]
-    inputs = (case.A_prev, case.W, case.b)
-    return tuple(assert_array(g, x.shape, dtype, f"conv_backward: {n}") for g, x, n in zip(out, inputs, GRADIENTS["conv"]))
+    return out[:2] if case.b is None else out
 
 
 def _draw_case(data, layer, api="tutorial", **kw):
@@ -350,7 +340,7 @@ def test_pool_backward_conserves_gradient(impl, data):
     dA = _draw_gradient(data, case)
     (got,) = _backward(impl, case, dA)
     n = _grad_bounds(case, dA)[0][1] + got.size + dA.size
-    tol = tolerance(np.abs(dA).sum(dtype=np.float64), n, got.dtype)
+    tol = tolerance(np.abs(dA).sum(dtype=np.float64), n, coarser(np.result_type(_dtype(case), dA), got.dtype))
     assert_close(got.sum(dtype=np.float64), dA.sum(dtype=np.float64), tol, f"{case.mode} pool: sum(dA_prev) vs sum(dA)")
 
 
@@ -369,7 +359,7 @@ def test_pool_backward_disjoint_windows(impl, data):
     exactly 0."""
     require(impl, ("pool_backward",))
     case = _draw_case(data, "pool")
-    f = case.f
+    f = int(case.f)
     stride = data.draw(st.integers(f, f + 2), label="stride >= f")
     case = replace(case, hparameters={"f": f, "stride": stride})
     dA = _draw_gradient(data, case)
@@ -382,7 +372,7 @@ def test_pool_backward_disjoint_windows(impl, data):
         tol = 0.0
     else:
         _windows(expected, f, stride, writeable=True)[...] = dA[..., None, None] / f**2
-        tol = tolerance(np.abs(expected), 1, got.dtype)
+        tol = tolerance(np.abs(expected), 1, coarser(np.result_type(_dtype(case), dA), got.dtype))
     assert_close(got, expected, tol, f"{case.mode} pool_backward with disjoint windows (stride {stride} >= f {f})")
 
 
@@ -398,7 +388,7 @@ def test_zero_pad_crop_identity(impl, data):
     sample = data.draw(OPS_BY_NAME["zero_pad"].samples(kinds=S.SPECIAL_KINDS), label="sample")
     X, p = sample.case, sample.extra["pad"]
     m, H, W, C = X.shape
-    got = assert_array(call(impl.zero_pad, "zero_pad", X, p), (m, H + 2 * p, W + 2 * p, C), X.dtype, "zero_pad")
+    got = call(impl.zero_pad, "zero_pad", X, p)
     expected = np.zeros(got.shape)
     expected[:, p : p + H, p : p + W] = X
     assert_close(got, expected, 0.0, f"zero_pad(X, {p}): crop == X and border == 0")
@@ -413,7 +403,8 @@ def test_distribute_value_laws(impl, data):
     require(impl, ("distribute_value",))
     sample = data.draw(OPS_BY_NAME["distribute_value"].samples(), label="sample")
     dz, shape = sample.case, sample.extra["shape"]
-    a = assert_array(call(impl.distribute_value, "distribute_value", dz, shape), shape, distribute_dtype(dz), "distribute_value")
+    a = call(impl.distribute_value, "distribute_value", dz, shape)
     assert_close(a, np.full(shape, a.flat[0]), 0.0, "distribute_value: entries equal")
-    tol = tolerance(abs(float(dz)), a.size + 1, a.dtype) + a.size * float(np.finfo(a.dtype).smallest_subnormal)
+    dtype = coarser(S.distribute_dtype(dz), a.dtype)
+    tol = tolerance(abs(float(dz)), a.size + 1, dtype) + a.size * float(np.finfo(dtype).smallest_subnormal)
     assert_close(a.sum(dtype=np.float64), float(dz), tol, f"distribute_value({dz!r}, {shape}): sum vs dz")

@@ -1,0 +1,211 @@
+"""What each function of the implementation must return, and the one check of every result.
+
+`asserts.call` validates whatever a valid call returns against `expected(function, args)`
+before any test computes with it: the Python type, the tuple arity and every array's shape
+fail hard (kinds "structure" and "shape"), as does a dtype no comparison can use (complex,
+object); a wrong real dtype is recorded as its own verdict (`Deferred`) so that the values are
+still compared. The result comes back normalized: arrays as plain ndarrays, scalars as 0-d
+arrays, tuples rebuilt, the cache passed through untouched (the suite builds its own caches).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import strategies as S
+
+
+class CheckFailure(AssertionError):
+    """A check of the implementation failed. `kind` is one of KINDS."""
+
+    def __init__(self, kind: str, message: str):
+        assert kind in KINDS, kind
+        super().__init__(f"[{kind}] {message}")
+        self.kind = kind
+
+
+KINDS = (
+    "raised",  # the implementation raised on a valid input (other than ValueError), BaseExceptions included
+    "rejected valid",  # ValueError on a valid input
+    "accepted invalid",  # no ValueError on an input the contract rejects
+    "structure",  # not the declared Python type or tuple arity (a list, None, a 2-tuple for 3)
+    "shape",
+    "dtype",
+    "values",
+    "nondeterministic",  # the same call on identical copies of its inputs gave different results
+    "input modified",
+    "timeout",  # a call did not return in time
+    "warning",  # the implementation's own code raised a warning (--strict-warnings)
+)
+
+
+class Deferred:
+    """Findings of the current example that must not stop its other checks (a wrong dtype: the
+    values are compared all the same). The plugin resets them before each example and raises
+    the first one after it, if the example found nothing worse."""
+
+    findings: list = []
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.findings = []
+
+    @classmethod
+    def record(cls, failure: CheckFailure) -> None:
+        cls.findings.append(failure)
+
+    @classmethod
+    def settle(cls) -> None:
+        findings, cls.findings = cls.findings, []
+        if findings:
+            raise findings[0]
+
+
+# ---- declared results ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Array:
+    name: str
+    shape: tuple
+    dtype: np.dtype
+
+
+@dataclass(frozen=True)
+class Scalar:
+    name: str
+    dtype: np.dtype
+
+
+@dataclass(frozen=True)
+class Seq:
+    """A tuple of exactly these items; an item None is anything (a cache), NONE must be None."""
+
+    what: str
+    items: tuple
+
+
+NONE = "None"
+REAL_KINDS = "biuf"  # bool, signed and unsigned integers, floating: values can be compared
+
+
+def _conv_case(A, W, b, hp):
+    return S.ConvCase(A, W, b, hp)
+
+
+def _expected_conv_forward(A, W, b, hp):
+    dtype = S.result_dtype(A, W, b)
+    return Seq("conv_forward must return (Z, cache)", (Array("Z", S.conv_output_shape(_conv_case(A, W, b, hp)), dtype), None))
+
+
+def _expected_conv_backward(dZ, cache):
+    A, W, b, _ = cache
+    dtype = S.result_dtype(A, W, b, dZ)
+    db = NONE if b is None else Array("db", b.shape, dtype)
+    return Seq("conv_backward must return (dA_prev, dW, db)", (Array("dA_prev", A.shape, dtype), Array("dW", W.shape, dtype), db))
+
+
+def _expected_pool_forward(A, hp, mode):
+    return Seq("pool_forward must return (A, cache)", (Array("A", S.pool_output_shape(S.PoolCase(A, hp, mode)), A.dtype), None))
+
+
+def _expected_zero_pad(X, pad):
+    m, H, W, C = X.shape
+    return Array("X_pad", (m, H + 2 * int(pad), W + 2 * int(pad), C), X.dtype)
+
+
+_TEXT_CNN = Seq("TextCNN.loss and loss_and_gradients must return a 3-tuple", (None, None, None))
+
+EXPECTED = {
+    "zero_pad": _expected_zero_pad,
+    "conv_single_step": lambda a, W, b: Scalar("Z", S.result_dtype(a, W, b)),
+    "conv_forward": _expected_conv_forward,
+    "conv_backward": _expected_conv_backward,
+    "pool_forward": _expected_pool_forward,
+    "create_mask_from_window": lambda x: Array("mask", x.shape, np.dtype(bool)),
+    "distribute_value": lambda dz, shape: Array("a", tuple(int(n) for n in shape), S.distribute_dtype(dz)),
+    "pool_backward": lambda dA, cache, mode: Array("dA_prev", cache[0].shape, S.result_dtype(cache[0], dA)),
+    "TextCNN.loss": lambda *args: _TEXT_CNN,
+    "TextCNN.loss_and_gradients": lambda *args: _TEXT_CNN,
+}
+
+
+def expected(function: str, args: tuple):
+    """The declared result of a valid call of `function` on `args`, or None (not declared)."""
+    make = EXPECTED.get(function)
+    return None if make is None else make(*args)
+
+
+def output_names(declared) -> list[str]:
+    """The names of the arrays a declared result holds (the cache and required Nones aside)."""
+    if isinstance(declared, (Array, Scalar)):
+        return [declared.name]
+    if isinstance(declared, Seq):
+        return [n for item in declared.items for n in output_names(item)]
+    return []
+
+
+def named(declared, result) -> dict:
+    """name -> array of a validated result."""
+    if isinstance(declared, (Array, Scalar)):
+        return {declared.name: result}
+    if isinstance(declared, Seq):
+        return {k: v for item, value in zip(declared.items, result) for k, v in named(item, value).items()}
+    return {}
+
+
+def result_dtype_of(declared) -> np.dtype | None:
+    """The dtype every array of a declared result must have (the layers give all theirs one)."""
+    if isinstance(declared, (Array, Scalar)):
+        return declared.dtype
+    if isinstance(declared, Seq):
+        return next((d for d in map(result_dtype_of, declared.items) if d is not None), None)
+    return None
+
+
+# ---- the check ------------------------------------------------------------------------------
+
+
+def _what(function: str, name: str) -> str:
+    return f"{function}: {name}"
+
+
+def _check_dtype(function: str, name: str, value: np.ndarray, want: np.dtype) -> None:
+    if value.dtype.kind not in REAL_KINDS:
+        raise CheckFailure("dtype", f"{_what(function, name)}: expected dtype {want}, got {value.dtype}, whose values cannot be compared")
+    if value.dtype != want:
+        Deferred.record(CheckFailure("dtype", f"{_what(function, name)}: expected dtype {want}, got {value.dtype}"))
+
+
+def validate(function: str, declared, result: Any) -> Any:
+    """`result` checked against `declared` and normalized; CheckFailure where it cannot be used."""
+    if declared is None:
+        return result
+    if declared == NONE:
+        if result is not None:
+            raise CheckFailure("structure", f"{function}: expected None here (no bias, no bias gradient), got {type(result).__name__}")
+        return None
+    if isinstance(declared, Seq):
+        if not isinstance(result, tuple):
+            raise CheckFailure("structure", f"{declared.what}, a tuple of {len(declared.items)}; got {type(result).__name__}")
+        if len(result) != len(declared.items):
+            raise CheckFailure("structure", f"{declared.what}, a tuple of {len(declared.items)}; got a tuple of {len(result)}")
+        return tuple(validate(function, item, value) for item, value in zip(declared.items, result))
+    if isinstance(declared, Scalar):
+        if isinstance(result, (bool, np.bool_)) or not isinstance(result, (float, int, np.number, np.ndarray)):
+            raise CheckFailure("structure", f"{_what(function, declared.name)}: expected a NumPy floating scalar, got {type(result).__name__}")
+        value = np.asarray(result)
+        if value.shape != ():
+            raise CheckFailure("shape", f"{_what(function, declared.name)}: expected a scalar, got an array of shape {value.shape}")
+        _check_dtype(function, declared.name, value, declared.dtype)
+        return value
+    if not isinstance(result, np.ndarray):
+        raise CheckFailure("structure", f"{_what(function, declared.name)}: expected an ndarray of shape {declared.shape}, got {type(result).__name__}")
+    value = np.asarray(result)  # an ndarray subclass (matrix, masked) as the plain array it holds
+    if value.shape != tuple(declared.shape):
+        raise CheckFailure("shape", f"{_what(function, declared.name)}: expected shape {tuple(declared.shape)}, got {value.shape}")
+    _check_dtype(function, declared.name, value, declared.dtype)
+    return value
