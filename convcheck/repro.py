@@ -132,6 +132,7 @@ def case_from_recorder(test: str, implementation: str, api: str, failure: Except
         "mismatch": {"kind": getattr(failure, "kind", type(failure).__name__), "message": str(failure)[:4000]},
         "versions": versions,
         "seed": seed,
+        "repeats": template.REPEATS if getattr(failure, "kind", None) == "nondeterministic" else 1,
     }
     return case, arrays
 

@@ -31,7 +31,9 @@ import warnings
 import zipfile
 from contextlib import contextmanager
 
-SCHEMA = "convcheck.case/1"
+SCHEMA = "convcheck.case/2"  # 2 adds "repeats" (calls a nondeterminism replay makes); case/1 is read too
+SCHEMAS = ("convcheck.case/1", SCHEMA)
+REPEATS = 5
 EXIT_GONE, EXIT_PRESENT, EXIT_CANNOT_RUN = 0, 1, 125
 MAX_JSON_BYTES = 1 << 20
 MAX_NPZ_BYTES = 64 << 20
@@ -49,7 +51,9 @@ CASE_KEYS = {
     "test": str, "api": str, "implementation": str, "dtype": (str, type(None)), "args": list,
     "valid": bool, "outputs": list, "gradient": (dict, type(None)), "mismatch": dict, "versions": dict,
     "seed": (str, int, type(None)),
+    "repeats": int,
 }
+OPTIONAL_KEYS = {"repeats": 1}  # absent from case/1 files
 # NumPy's floating-point warnings on the NaN / inf inputs the suite draws on purpose: never findings
 NON_FINITE_WARNINGS = ("invalid value encountered", "overflow encountered", "divide by zero encountered")
 OUTPUT_NAMES = {
@@ -90,12 +94,14 @@ def load_case(folder):
     _require(isinstance(case, dict), "case.json must hold an object")
     unknown = sorted(set(case) - set(CASE_KEYS))
     _require(not unknown, f"case.json has unknown keys {unknown}")
+    _require(case.get("schema") in SCHEMAS, f"case.json schema {case.get('schema')!r} is not one of {SCHEMAS}")
+    case = {**OPTIONAL_KEYS, **case}
     for key, types in CASE_KEYS.items():
         _require(key in case, f"case.json lacks {key!r}")
         value = case[key]
         typed = isinstance(value, bool) if types is bool else isinstance(value, types) and not isinstance(value, bool)
         _require(typed, f"case.json: {key!r} has the wrong type ({type(value).__name__})")
-    _require(case["schema"] == SCHEMA, f"case.json schema {case['schema']!r} is not {SCHEMA!r}")
+    _require(1 <= case["repeats"] <= 100, "case.json: repeats must be 1..100")
     _require(case["function"] in FUNCTIONS, f"unknown function {case['function']!r}")
     _require(case["check"] in CHECKS, f"unknown check {case['check']!r}")
     _require(all(isinstance(o, str) and o in OUTPUT_NAMES[case["function"]] for o in case["outputs"]), "case.json: bad outputs")
@@ -222,7 +228,16 @@ def torch_outputs(function, args):
     def weight(W, grad=False):
         return torch.tensor(np.asarray(W, dtype=np.float64).transpose(3, 2, 0, 1).copy(), requires_grad=grad)
 
+    def plain(v):
+        """NumPy integers (valid hyperparameters) as the Python ints torch takes."""
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return tuple(plain(x) for x in v)
+        return int(v) if isinstance(v, np.integer) else v
+
     def pair(v):
+        v = plain(v)
         return tuple(v) if isinstance(v, (list, tuple)) else (v, v)
 
     def conv(a, w, bias, hp):
@@ -235,7 +250,7 @@ def torch_outputs(function, args):
             pad = 0
         (top, bottom), (left, right) = (pair(p) for p in pair(pad))
         a = F.pad(a, (left, right, top, bottom))
-        return F.conv2d(a, w, bias, stride=pair(hp["stride"]), dilation=dilation, groups=hp.get("groups", 1))
+        return F.conv2d(a, w, bias, stride=pair(hp["stride"]), dilation=dilation, groups=plain(hp.get("groups", 1)))
 
     def bias_of(b, grad=False):
         return None if b is None else torch.tensor(np.asarray(b, np.float64).reshape(-1), requires_grad=grad)
@@ -247,11 +262,11 @@ def torch_outputs(function, args):
         if mode == "max":
             return F.max_pool2d(a, dilation=pair(hp.get("dilation", 1)), **common)
         return F.avg_pool2d(a, count_include_pad=bool(hp.get("count_include_pad", True)),
-                            divisor_override=hp.get("divisor_override"), **common)
+                            divisor_override=plain(hp.get("divisor_override")), **common)
 
     if function == "zero_pad":
         X, pad = args
-        return {"X_pad": nhwc(F.pad(nchw(X), (pad,) * 4))}
+        return {"X_pad": nhwc(F.pad(nchw(X), (plain(pad),) * 4))}
     if function == "conv_single_step":
         a, W, b = (np.asarray(x, dtype=np.float64) for x in args)
         return {"Z": np.array(float(torch.sum(torch.tensor(a) * torch.tensor(W)).item() + b.reshape(-1)[0]))}
@@ -369,7 +384,9 @@ def call_implementation(module, function, args, valid, seconds=60, strict=False)
         if valid:
             raise Mismatch(f"[rejected valid] {function} raised ValueError on a valid input: {exc}") from None
         result = None
-    except Exception as exc:  # noqa: BLE001 - the implementation's failure is the finding
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the implementation's failure (SystemExit, pytest.skip() too) is the finding
         raise Mismatch(f"[raised] {function} raised {type(exc).__name__}: {exc}") from None
     else:
         if not valid:
@@ -387,10 +404,12 @@ def call_implementation(module, function, args, valid, seconds=60, strict=False)
 
 def named_outputs(function, result):
     if function in ("conv_forward", "pool_forward"):
-        result = result[0] if isinstance(result, tuple) and len(result) == 2 else result
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise Mismatch(f"[structure] {function} must return a tuple (output, cache), got {type(result).__name__}")
+        result = result[0]
     if function == "conv_backward":
         if not (isinstance(result, tuple) and len(result) == 3):
-            raise Mismatch("[shape] conv_backward must return (dA_prev, dW, db)")
+            raise Mismatch(f"[structure] conv_backward must return (dA_prev, dW, db), got {type(result).__name__}")
         return dict(zip(OUTPUT_NAMES[function], result))
     return {OUTPUT_NAMES[function][0]: result}
 
@@ -403,8 +422,8 @@ def compare(name, actual, expected, tol, dtype):
         actual = np.asarray(actual)
     if not isinstance(actual, np.ndarray) or actual.shape != expected.shape:
         raise Mismatch(f"[shape] {name}: expected shape {expected.shape}, got {getattr(actual, 'shape', type(actual).__name__)}")
-    if dtype is not None and actual.dtype != np.dtype(dtype):
-        raise Mismatch(f"[dtype] {name}: expected dtype {dtype}, got {actual.dtype}")
+    if actual.dtype.kind not in "biuf":
+        raise Mismatch(f"[dtype] {name}: expected dtype {dtype}, got {actual.dtype}, whose values cannot be compared")
     a, e = actual.astype(np.float64), expected.astype(np.float64)
     bad = (np.isnan(a) != np.isnan(e)) | ((np.isinf(a) | np.isinf(e)) & (a != e) & ~np.isnan(a) & ~np.isnan(e))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -419,6 +438,40 @@ def compare(name, actual, expected, tol, dtype):
             f"[values] {name}: worst at index {tuple(int(i) for i in index)}: expected {e[index]!r}, got {a[index]!r}, "
             f"|diff| {diff[index]:.3g} > tolerance {np.broadcast_to(tol, e.shape)[index]:.3g} ({ratio[index]:.3g}x)"
         )
+    if dtype is not None and actual.dtype != np.dtype(dtype):  # after the values, as the suite judges them
+        raise Mismatch(f"[dtype] {name}: expected dtype {dtype}, got {actual.dtype}")
+
+
+def identical(a, b):
+    """Two results equal exactly: NaN equal to NaN whatever its payload, -0.0 equal to 0.0."""
+    import numpy as np
+
+    if a is None or b is None:
+        return a is None and b is None
+    try:
+        a, b = np.asarray(a), np.asarray(b)
+        return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    except (TypeError, ValueError):  # not numbers at all: not comparable, so not the same result
+        return False
+
+
+def run_repeated(case, arrays, module, strict):
+    """The recorded call made case["repeats"] times, each on fresh copies of its inputs, with
+    memory of the results' sizes scribbled on in between (a result read from uninitialized memory
+    then differs): a Mismatch when two results differ."""
+    import numpy as np
+
+    function = case["function"]
+    outputs = []
+    for attempt in range(case["repeats"]):
+        args = [decode(a, arrays) for a in case["args"]]
+        result = named_outputs(function, call_implementation(module, function, args, True, strict=strict))
+        outputs.append(result)
+        blocks = [np.full(max(np.asarray(v).nbytes, 1), 0xA5, dtype=np.uint8) for v in result.values() if v is not None]
+        del blocks
+        for name in result:
+            if not identical(outputs[0][name], result[name]):
+                raise Mismatch(f"[nondeterministic] {function}: {name} differs between call 1 and call {attempt + 1} on identical inputs")
 
 
 def run_case(case, arrays, module, plot=None):
@@ -426,6 +479,8 @@ def run_case(case, arrays, module, plot=None):
     args = [decode(a, arrays) for a in case["args"]]
     function = case["function"]
     strict = case["mismatch"].get("kind") == "warning"  # recorded under --strict-warnings
+    if case["mismatch"].get("kind") == "nondeterministic":
+        return run_repeated(case, arrays, module, strict)
     if case["check"] == "gradient":
         return run_gradient(case, arrays, module, args, strict)
     result = call_implementation(module, function, args, case["valid"], strict=strict)

@@ -4,8 +4,8 @@
 before any test computes with it: the Python type, the tuple arity and every array's shape
 fail hard (kinds "structure" and "shape"), as does a dtype no comparison can use (complex,
 object); a wrong real dtype is recorded as its own verdict (`Deferred`) so that the values are
-still compared. The result comes back normalized: arrays as plain ndarrays, scalars as 0-d
-arrays, tuples rebuilt, the cache passed through untouched (the suite builds its own caches).
+still compared. The result comes back normalized: arrays as plain ndarrays, scalars as NumPy
+scalars, tuples rebuilt, the cache passed through untouched (the suite builds its own caches).
 """
 
 from __future__ import annotations
@@ -197,9 +197,9 @@ def validate(function: str, declared, result: Any) -> Any:
     if isinstance(declared, Scalar):
         if isinstance(result, (bool, np.bool_)) or not isinstance(result, (float, int, np.number, np.ndarray)):
             raise CheckFailure("structure", f"{_what(function, declared.name)}: expected a NumPy floating scalar, got {type(result).__name__}")
-        value = np.asarray(result)
-        if value.shape != ():
-            raise CheckFailure("shape", f"{_what(function, declared.name)}: expected a scalar, got an array of shape {value.shape}")
+        if np.shape(result) != ():
+            raise CheckFailure("shape", f"{_what(function, declared.name)}: expected a scalar, got an array of shape {np.shape(result)}")
+        value = np.asarray(result)[()]  # a NumPy scalar, whatever form of scalar came back
         _check_dtype(function, declared.name, value, declared.dtype)
         return value
     if not isinstance(result, np.ndarray):

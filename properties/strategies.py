@@ -21,7 +21,9 @@ from convcheck.repro_template import LAYOUTS, with_layout  # replays restore the
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 VALUE_KINDS = ("small_ints", "gaussian", "distinct")
-SPECIAL_KINDS = VALUE_KINDS + ("specials",)  # also NaN / +inf / -inf, for propagation checks
+# also NaN / +inf / -inf, scattered or filling one 2 x 2 spatial block (several NaN in one window:
+# the "last NaN" rule needs two of them), for propagation checks
+SPECIAL_KINDS = VALUE_KINDS + ("specials", "special_block", "special_block")
 MAX_SHOWN = 64  # arrays up to this size are printed in full in a falsifying example
 
 
@@ -154,6 +156,7 @@ cached = functools.lru_cache(maxsize=None)
 SEEDS = st.integers(0, 2**32 - 1)
 SCALES = st.sampled_from([1.0, 1e-3, 1e3])
 SPECIAL_VALUES = st.sampled_from([np.nan, np.inf, -np.inf])
+BLOCK_VALUES = st.sampled_from([np.nan, np.nan, np.nan, np.inf, -np.inf])  # NaN-heavy: several NaN in one window
 
 
 @cached
@@ -180,17 +183,16 @@ def _float_arrays(draw, shape, dtype, kinds, layouts):
             x = (rng.permutation(size) + rng.uniform(-0.25, 0.25, size)).reshape(shape) - size / 2
         else:
             x = rng.standard_normal(shape) * draw(SCALES)
-        if kind == "specials":
-            # scattered anywhere, or clustered in one 2 x 2 x ... block, so that several NaN
-            # (or NaN beside inf) share a window: the "last NaN" rule needs two of them
-            clustered = draw(st.booleans(), label="specials clustered")
+        if kind == "special_block":  # every element of one 2 x 2 spatial block (clipped at the edges)
             base = tuple(draw(_indices(n)) for n in shape)
-            for _ in range(draw(st.integers(2, 4) if clustered else st.integers(1, 3))):
-                if clustered:
-                    where = tuple(min(b + draw(st.integers(0, 1)), n - 1) for b, n in zip(base, shape))
-                else:
-                    where = tuple(draw(_indices(n)) for n in shape)
-                x[where] = draw(SPECIAL_VALUES)
+            spatial = (1, 2) if len(shape) == 4 else (0, 1)  # (m, H, W, C) arrays; windows, slices
+            block = {tuple(min(b + (d if a == spatial[0] else e if a == spatial[1] else 0), n - 1)
+                           for a, (b, n) in enumerate(zip(base, shape))) for d in (0, 1) for e in (0, 1)}
+            for where in sorted(block):
+                x[where] = draw(BLOCK_VALUES)
+        if kind == "specials":
+            for _ in range(draw(st.integers(1, 3))):
+                x[tuple(draw(_indices(n)) for n in shape)] = draw(SPECIAL_VALUES)
     x = x.astype(dtype)
     return with_layout(x, draw(st.sampled_from(layouts)))
 
@@ -383,16 +385,16 @@ def _int_windows(draw, shape, dtype):
 def windows(draw, kinds=VALUE_KINDS):
     """A 2-D window for create_mask_from_window, float or integer; small integers make ties likely."""
     shape = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    dtype = draw(st.sampled_from(DTYPES + INT_WINDOW_DTYPES), label="window dtype")
-    if dtype.kind == "f":
-        return draw(float_arrays(shape, dtype, kinds))
+    if not draw(st.booleans(), label="integer window"):
+        return draw(float_arrays(shape, draw(st.sampled_from(DTYPES)), kinds))
+    dtype = draw(st.sampled_from(INT_WINDOW_DTYPES), label="integer dtype")
     return with_layout(draw(_int_windows(shape, dtype)), draw(st.sampled_from(LAYOUTS)))
 
 
 def gradients_for(shape, dtype, specials=False):
     """An upstream gradient (dZ or dA) of the given shape: Gaussian or small integers, and with
     specials also NaN / +-inf (their propagation through the backward is checked)."""
-    kinds = ("small_ints", "gaussian") + (("specials",) if specials else ())
+    kinds = ("small_ints", "gaussian") + (("specials", "special_block") if specials else ())
     return float_arrays(shape, dtype, kinds=kinds, layouts=LAYOUTS)
 
 

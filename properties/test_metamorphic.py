@@ -344,6 +344,28 @@ def test_pool_backward_conserves_gradient(impl, data):
     assert_close(got.sum(dtype=np.float64), dA.sum(dtype=np.float64), tol, f"{case.mode} pool: sum(dA_prev) vs sum(dA)")
 
 
+@METAMORPHIC
+@given(data=st.data())
+def test_padding_only_windows_send_no_gradient(impl, data):
+    """Precondition: torch's full space (--api full); max pooling in which some dilated window
+    sees only padding (S.padding_only_pool_cases); finite values. Such a window's output is
+    exactly -inf, and no gradient flows from it: pool_backward gives the same dA_prev whether
+    those windows' dA is kept or zeroed (within twice the bound of either result: the other
+    windows' gradients may be summed in another order)."""
+    require(impl, ("pool_forward", "pool_backward"))
+    if impl.api != "full":
+        pytest.skip("dilation: only in torch's full hyperparameter space (--api full)")
+    case = data.draw(S.padding_only_pool_cases(kinds=S.VALUE_KINDS), label="case")
+    only_padding = S.padding_only_outputs(case)[None, :, :, None]
+    out = _forward(impl, case)
+    assert_close(np.where(only_padding, out, -np.inf), np.full(out.shape, -np.inf), 0.0, "max pool: windows that see only padding give -inf")
+    dA = _draw_gradient(data, case)
+    kept, zeroed = (_backward(impl, case, g)[0] for g in (dA, np.where(only_padding, 0, dA).astype(dA.dtype)))
+    (bound, n), = _grad_bounds(case, dA)
+    tol = tolerance(2 * bound, n, coarser(np.result_type(_dtype(case), dA), kept.dtype))
+    assert_close(kept, zeroed, tol, "max pool_backward: dA_prev with vs without the dA of windows that see only padding")
+
+
 def _windows(x, f, s, writeable=False):
     """(m, n_H, n_W, C, f, f) view of the pooling windows of x."""
     return sliding_window_view(x, (f, f), axis=(1, 2), writeable=writeable)[:, ::s, ::s]

@@ -2,6 +2,8 @@
 beyond square f, one int stride, one symmetric int pad and the tutorial's keys (a ValueError, as
 the contract asks), and otherwise computes with the bundled loops reference."""
 
+import numpy as np
+
 from convcheck.reference import loops
 from convcheck.reference.loops import create_mask_from_window, distribute_value, zero_pad  # noqa: F401
 
@@ -11,7 +13,7 @@ def _tutorial(hparameters, keys):
         raise ValueError(f"hparameters must have exactly the keys {keys}, got {hparameters!r}")
     for key in keys:
         value = hparameters[key]
-        if type(value) is not int:  # noqa: E721 - bool and pairs are not the tutorial's API
+        if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):  # pairs are not the tutorial's API
             raise ValueError(f"hparameters[{key!r}] must be an int, got {value!r}")
 
 

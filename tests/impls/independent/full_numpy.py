@@ -1,7 +1,7 @@
 """Independent NumPy implementation of the convcheck full API (NHWC conv / pooling, torch CPU semantics).
 
-Convolution runs one grouped GEMM per kernel offset over the output positions whose tap lies in
-the real input (no products with padding); pooling scans kernel offsets row-major like torch.
+Convolution runs one grouped GEMM per kernel offset on the zero-padded input (like torch's
+im2col path); pooling scans kernel offsets row-major like torch's CPU kernel.
 Choices: empty batch -> torch's empty result; mixed float32/float64 and other-mode pool keys -> ValueError.
 """
 import functools
@@ -176,32 +176,36 @@ def _conv_geometry(A_prev, W, b, hparameters):
     oh = (H + pt + pb - eh) // sh + 1
     ow = (Wd + pl + pr - ew) // sw + 1
     return dict(A=A_prev, W=W, b=b, dt=dt, m=m, H=H, Wd=Wd, C=C, kh=kh, kw=kw, nC=nC, g=groups,
-                cg=cg, ng=nC // groups, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pl=pl, oh=oh, ow=ow)
+                cg=cg, ng=nC // groups, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl, pr=pr, oh=oh, ow=ow)
 
 
 def _conv_taps(G):
+    """Per kernel offset: the strided row/column slices of the zero-padded input it reads."""
+    oh, ow, sh, sw = G["oh"], G["ow"], G["sh"], G["sw"]
     for i in range(G["kh"]):
-        rh = _tap_range(G["H"], G["oh"], G["sh"], G["dh"], G["pt"], i)
-        if rh is None:
-            continue
+        hs = slice(i * G["dh"], i * G["dh"] + (oh - 1) * sh + 1, sh)
         for j in range(G["kw"]):
-            rw = _tap_range(G["Wd"], G["ow"], G["sw"], G["dw"], G["pl"], j)
-            if rw is not None:
-                yield i, j, rh, rw
+            yield i, j, hs, slice(j * G["dw"], j * G["dw"] + (ow - 1) * sw + 1, sw)
+
+
+def _padded64(G):
+    A = G["A"]
+    Ap = np.zeros((G["m"], G["H"] + G["pt"] + G["pb"], G["Wd"] + G["pl"] + G["pr"], G["C"]), dtype=np.float64)
+    Ap[:, G["pt"]:G["pt"] + G["H"], G["pl"]:G["pl"] + G["Wd"], :] = A
+    return Ap
 
 
 @_quiet
 def conv_forward(A_prev, W, b, hparameters):
     G = _conv_geometry(A_prev, W, b, hparameters)
-    m, g, cg, ng, nC = G["m"], G["g"], G["cg"], G["ng"], G["nC"]
-    A64 = G["A"].astype(np.float64)
+    m, g, cg, ng, nC, oh, ow = G["m"], G["g"], G["cg"], G["ng"], G["nC"], G["oh"], G["ow"]
+    Ap = _padded64(G)
     W64 = G["W"].astype(np.float64)
-    Z = np.zeros((m, G["oh"], G["ow"], nC), dtype=np.float64)
-    for i, j, (h0, h1, hs), (w0, w1, ws) in _conv_taps(G):
-        na, nb = h1 - h0, w1 - w0
-        a = A64[:, hs, ws, :].reshape(m * na * nb, g, cg).transpose(1, 0, 2)   # (g, M, cg)
-        w = W64[i, j].reshape(cg, g, ng).transpose(1, 0, 2)                    # (g, cg, ng)
-        Z[:, h0:h1, w0:w1, :] += np.matmul(a, w).transpose(1, 0, 2).reshape(m, na, nb, nC)
+    Z = np.zeros((m, oh, ow, nC), dtype=np.float64)
+    for i, j, hs, ws in _conv_taps(G):
+        a = Ap[:, hs, ws, :].reshape(m * oh * ow, g, cg).transpose(1, 0, 2)   # (g, M, cg)
+        w = W64[i, j].reshape(cg, g, ng).transpose(1, 0, 2)                   # (g, cg, ng)
+        Z += np.matmul(a, w).transpose(1, 0, 2).reshape(m, oh, ow, nC)
     if G["b"] is not None:
         Z += G["b"].astype(np.float64).reshape(nC)
     return Z.astype(G["dt"]), (A_prev, W, b, hparameters)
@@ -212,25 +216,24 @@ def conv_backward(dZ, cache):
     A_prev, W, b, hparameters = _check_cache(cache, 4, "(A_prev, W, b, hparameters)")
     G = _conv_geometry(A_prev, W, b, hparameters)
     dZ = _float_array(dZ, "dZ", 4, allow_empty_batch=True)
-    m, g, cg, ng, nC, C = G["m"], G["g"], G["cg"], G["ng"], G["nC"], G["C"]
-    if dZ.shape != (m, G["oh"], G["ow"], nC):
-        raise ValueError(f"dZ shape {dZ.shape} does not match the output shape {(m, G['oh'], G['ow'], nC)} "
+    m, g, cg, ng, nC, C, oh, ow = G["m"], G["g"], G["cg"], G["ng"], G["nC"], G["C"], G["oh"], G["ow"]
+    if dZ.shape != (m, oh, ow, nC):
+        raise ValueError(f"dZ shape {dZ.shape} does not match the output shape {(m, oh, ow, nC)} "
                          f"implied by the cache")
     dt = _common_dtype(dZ=dZ, A_prev=G["A"], W=G["W"], b=G["b"])
-    A64 = G["A"].astype(np.float64)
+    Ap = _padded64(G)
     W64 = G["W"].astype(np.float64)
-    dZ64 = dZ.astype(np.float64)
-    dA = np.zeros(A64.shape, dtype=np.float64)
+    M = m * oh * ow
+    dz = dZ.astype(np.float64).reshape(M, g, ng).transpose(1, 0, 2)            # (g, M, ng)
+    dAp = np.zeros(Ap.shape, dtype=np.float64)
     dW = np.zeros(W64.shape, dtype=np.float64)
-    for i, j, (h0, h1, hs), (w0, w1, ws) in _conv_taps(G):
-        na, nb = h1 - h0, w1 - w0
-        M = m * na * nb
-        a = A64[:, hs, ws, :].reshape(M, g, cg).transpose(1, 0, 2)             # (g, M, cg)
-        dz = dZ64[:, h0:h1, w0:w1, :].reshape(M, g, ng).transpose(1, 0, 2)     # (g, M, ng)
-        w = W64[i, j].reshape(cg, g, ng).transpose(1, 0, 2)                    # (g, cg, ng)
+    for i, j, hs, ws in _conv_taps(G):
+        a = Ap[:, hs, ws, :].reshape(M, g, cg).transpose(1, 0, 2)             # (g, M, cg)
+        w = W64[i, j].reshape(cg, g, ng).transpose(1, 0, 2)                   # (g, cg, ng)
         dW[i, j] = np.matmul(a.transpose(0, 2, 1), dz).transpose(1, 0, 2).reshape(cg, nC)
-        dA[:, hs, ws, :] += np.matmul(dz, w.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(m, na, nb, C)
-    db = None if G["b"] is None else dZ64.sum(axis=(0, 1, 2)).reshape(1, 1, 1, nC).astype(dt)
+        dAp[:, hs, ws, :] += np.matmul(dz, w.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(m, oh, ow, C)
+    dA = dAp[:, G["pt"]:G["pt"] + G["H"], G["pl"]:G["pl"] + G["Wd"], :]
+    db = None if G["b"] is None else dz.sum(axis=1).reshape(1, 1, 1, nC).astype(dt)
     return dA.astype(dt), dW.astype(dt), db
 
 
