@@ -50,16 +50,10 @@ class Recorder:
             cls.calls.append((name, args, snapshot, valid))
 
     @classmethod
-    def accepted(cls) -> bool:
-        """The last call, made under an open point of the contract, returned: replay it as valid."""
-        if cls.context is not None and cls.calls:
-            cls.calls[-1] = (*cls.calls[-1][:3], True)
-        return True
-
-    @classmethod
     def record_tolerance(cls, output: str, tol: np.ndarray) -> None:
         if cls.context is not None:
-            cls.context["outputs"].append(output)
+            if output not in cls.context["outputs"]:
+                cls.context["outputs"].append(output)
             cls.arrays[f"tol__{output}"] = np.asarray(tol, dtype=np.float64)
 
     @classmethod
@@ -126,7 +120,7 @@ def case_from_recorder(test: str, implementation: str, api: str, failure: Except
         "implementation": implementation,
         "dtype": context["dtype"],
         "args": encoded,
-        "valid": bool(valid),
+        "valid": None if valid is None else bool(valid),
         "outputs": context["outputs"],
         "gradient": context["gradient"],
         "mismatch": {"kind": getattr(failure, "kind", type(failure).__name__), "message": str(failure)[:4000]},

@@ -27,11 +27,14 @@ import json
 import os
 import signal
 import sys
+import threading
 import warnings
 import zipfile
 from contextlib import contextmanager
 
-SCHEMA = "convcheck.case/2"  # 2 adds "repeats" (calls a nondeterminism replay makes); case/1 is read too
+# 2 adds "repeats" (calls a nondeterminism replay makes) and "valid": null (an open point of the
+# contract: a ValueError passes, a result is checked); case/1 is read too
+SCHEMA = "convcheck.case/2"
 SCHEMAS = ("convcheck.case/1", SCHEMA)
 REPEATS = 5
 EXIT_GONE, EXIT_PRESENT, EXIT_CANNOT_RUN = 0, 1, 125
@@ -49,7 +52,7 @@ LAYOUTS = ("contiguous", "strided_view", "fortran", "read_only")
 CASE_KEYS = {
     "schema": str, "function": str, "check": str, "family": str, "oracle": (str, type(None)),
     "test": str, "api": str, "implementation": str, "dtype": (str, type(None)), "args": list,
-    "valid": bool, "outputs": list, "gradient": (dict, type(None)), "mismatch": dict, "versions": dict,
+    "valid": (bool, type(None)), "outputs": list, "gradient": (dict, type(None)), "mismatch": dict, "versions": dict,
     "seed": (str, int, type(None)),
     "repeats": int,
 }
@@ -99,7 +102,10 @@ def load_case(folder):
     for key, types in CASE_KEYS.items():
         _require(key in case, f"case.json lacks {key!r}")
         value = case[key]
-        typed = isinstance(value, bool) if types is bool else isinstance(value, types) and not isinstance(value, bool)
+        if types in (bool, (bool, type(None))):  # valid: true, false, or null for an open point of the contract
+            typed = isinstance(value, types)
+        else:
+            typed = isinstance(value, types) and not isinstance(value, bool)
         _require(typed, f"case.json: {key!r} has the wrong type ({type(value).__name__})")
     _require(1 <= case["repeats"] <= 100, "case.json: repeats must be 1..100")
     _require(case["function"] in FUNCTIONS, f"unknown function {case['function']!r}")
@@ -362,9 +368,13 @@ def describe_warning(function, w):
     return f"{function} raised {w.category.__name__} at {w.filename}:{w.lineno}: {w.message}"
 
 
+REJECTED = object()  # what call_implementation(valid=None) returns for a ValueError
+
+
 def call_implementation(module, function, args, valid, seconds=60, strict=False):
-    """Call once; a Mismatch says what went wrong the way the suite would. strict: a warning
-    raised from the implementation's own code is a mismatch too (the suite's --strict-warnings)."""
+    """Call once; a Mismatch says what went wrong the way the suite would. valid None: an open
+    point, where a ValueError is allowed (returns REJECTED). strict: a warning raised from the
+    implementation's own code is a mismatch too (the suite's --strict-warnings)."""
     fn = getattr(module, function, None)
     if not callable(fn):
         raise CaseError(f"the implementation has no function {function}")
@@ -373,7 +383,15 @@ def call_implementation(module, function, args, valid, seconds=60, strict=False)
     def on_alarm(signum, frame):
         raise TimeoutError(f"{function} did not return within {seconds} s")
 
-    alarm = hasattr(signal, "SIGALRM")
+    interrupted = []  # a real Ctrl-C, told apart from a KeyboardInterrupt the implementation raises
+
+    def on_sigint(signum, frame):
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    main = threading.current_thread() is threading.main_thread()
+    alarm = hasattr(signal, "SIGALRM") and main
+    previous_int = signal.signal(signal.SIGINT, on_sigint) if main else None
     if alarm:
         signal.signal(signal.SIGALRM, on_alarm)
         signal.alarm(seconds)
@@ -383,17 +401,19 @@ def call_implementation(module, function, args, valid, seconds=60, strict=False)
     except ValueError as exc:
         if valid:
             raise Mismatch(f"[rejected valid] {function} raised ValueError on a valid input: {exc}") from None
-        result = None
-    except KeyboardInterrupt:
-        raise
+        result = None if valid is False else REJECTED
     except BaseException as exc:  # noqa: BLE001 - the implementation's failure (SystemExit, pytest.skip() too) is the finding
+        if isinstance(exc, KeyboardInterrupt) and (interrupted or not main):
+            raise
         raise Mismatch(f"[raised] {function} raised {type(exc).__name__}: {exc}") from None
     else:
-        if not valid:
+        if valid is False:
             raise Mismatch(f"[accepted invalid] {function} returned instead of raising ValueError")
     finally:
         if alarm:
             signal.alarm(0)
+        if main:
+            signal.signal(signal.SIGINT, previous_int)
     if own:
         raise Mismatch(f"[warning] {describe_warning(function, own[0])}")
     for position, (old, new) in enumerate(zip(before, args)):
@@ -455,6 +475,16 @@ def identical(a, b):
         return False
 
 
+def scribble(sizes, pattern):
+    """Allocate blocks of these byte sizes filled with `pattern` and free them: NumPy's allocator
+    cache (a few blocks per small size) and malloc then hand that memory to the next allocations
+    of the same size, so a result read from uninitialized memory shows the pattern."""
+    import numpy as np
+
+    blocks = [np.full(max(int(n), 1), pattern, dtype=np.uint8) for n in sizes for _ in range(8)]
+    del blocks
+
+
 def run_repeated(case, arrays, module, strict):
     """The recorded call made case["repeats"] times, each on fresh copies of its inputs, with
     memory of the results' sizes scribbled on in between (a result read from uninitialized memory
@@ -467,8 +497,7 @@ def run_repeated(case, arrays, module, strict):
         args = [decode(a, arrays) for a in case["args"]]
         result = named_outputs(function, call_implementation(module, function, args, True, strict=strict))
         outputs.append(result)
-        blocks = [np.full(max(np.asarray(v).nbytes, 1), 0xA5, dtype=np.uint8) for v in result.values() if v is not None]
-        del blocks
+        scribble([np.asarray(v).nbytes for v in result.values() if v is not None], 0xA5 ^ (attempt * 0x3B & 0xFF))
         for name in result:
             if not identical(outputs[0][name], result[name]):
                 raise Mismatch(f"[nondeterministic] {function}: {name} differs between call 1 and call {attempt + 1} on identical inputs")
@@ -484,7 +513,7 @@ def run_case(case, arrays, module, plot=None):
     if case["check"] == "gradient":
         return run_gradient(case, arrays, module, args, strict)
     result = call_implementation(module, function, args, case["valid"], strict=strict)
-    if case["check"] == "contract" or not case["valid"]:
+    if case["check"] == "contract" or case["valid"] is False or result is REJECTED:
         return
     outputs = named_outputs(function, result)
     expected = torch_outputs(function, args)

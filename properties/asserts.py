@@ -117,7 +117,7 @@ def call(fn: Callable, name: str, *args: Any, valid: bool | None = True) -> Any:
     result and returned normalized (results.validate).
     valid=False: only ValueError passes; returns None then.
     valid=None (an open point of the contract): a ValueError returns REJECTED; a result is
-    validated and returned as for valid=True, and the call recorded as a valid one.
+    validated and returned as for valid=True.
     Either way, every argument must be unchanged afterwards, and under --strict-warnings the
     implementation's own code must not have raised a warning.
     """
@@ -141,8 +141,6 @@ def call(fn: Callable, name: str, *args: Any, valid: bool | None = True) -> Any:
     else:
         if valid is False:
             raise CheckFailure("accepted invalid", f"{name} returned instead of raising ValueError on an invalid input")
-        if valid is None:
-            valid = Recorder.accepted()
     if own:
         raise CheckFailure("warning", describe_warning(name, own[0]))
     for position, (old, new) in enumerate(zip(before, args)):

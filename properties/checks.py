@@ -32,6 +32,17 @@ def require_torch() -> None:
         pytest.skip(TORCH_MISSING)
 
 
+def record_expected(op: OpSpec, expected: dict, sample: Sample) -> None:
+    """Before the call: which outputs the check compares, with their tolerances at the expected
+    dtype, so that a failure found while validating the result still replays all of them."""
+    for name, want in expected.items():
+        Recorder.record_tolerance(name, _tolerance(want, op.dtype(sample)))
+
+
+def _tolerance(want, dtype) -> np.ndarray:
+    return tolerance(want.magnitude, want.terms, dtype) if want.terms else np.zeros(np.shape(want.value))
+
+
 def check_outputs(op: OpSpec, outputs: dict, expected: dict, sample: Sample, source: str) -> None:
     """Each oracle output against the implementation's (already validated by `call`): values
     within the tolerance policy at the coarser of the expected and the returned dtype (a wrong
@@ -39,7 +50,7 @@ def check_outputs(op: OpSpec, outputs: dict, expected: dict, sample: Sample, sou
     dtype = op.dtype(sample)
     for name, want in expected.items():
         got = outputs[name]
-        tol = tolerance(want.magnitude, want.terms, coarser(dtype, got.dtype)) if want.terms else np.zeros(np.shape(want.value))
+        tol = _tolerance(want, coarser(dtype, got.dtype))
         Recorder.record_tolerance(name, tol)
         assert_close(got, want.value, tol, f"{op.function}: {name} vs {source}")
 

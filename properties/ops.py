@@ -196,7 +196,7 @@ def _avg_pool_depthwise_conv(s: Sample) -> Expected | None:
     """Only where no padding element is left out of a divisor: no ceil_mode overhang, and padding
     counted (or none)."""
     c, hp = s.case, s.case.hparameters
-    if hp.get("ceil_mode") or (not hp.get("count_include_pad", True) and hp.get("pad", 0) not in (0, (0, 0))):
+    if hp.get("ceil_mode") or (not hp.get("count_include_pad", True) and any(S._pair(hp.get("pad", 0)))):
         return None
     route = {k: hp[k] for k in ("f", "stride", "pad", "divisor_override") if k in hp}
     A = T.avg_pool_as_conv(c.A_prev, **route)
@@ -227,6 +227,17 @@ ORACLE_DEFECTS = [
 
 def oracle_unusable(route: str, sample: Sample) -> bool:
     return any(d.route == route and d.applies(sample) for d in ORACLE_DEFECTS)
+
+
+def first_oracle(op: "OpSpec", sample: Sample):
+    """(route name, Expected) of the first of the op's routes that serves this sample (no known
+    defect there, and the route applies), or None."""
+    for name, route in op.oracles.items():
+        if not oracle_unusable(f"{op.name}-{name}", sample):
+            expected = route(sample)
+            if expected is not None:
+                return name, expected
+    return None
 
 
 def _pool_backward_oracle(s: Sample) -> Expected:

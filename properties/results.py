@@ -108,7 +108,7 @@ def _expected_conv_backward(dZ, cache):
     return Seq("conv_backward must return (dA_prev, dW, db)", (Array("dA_prev", A.shape, dtype), Array("dW", W.shape, dtype), db))
 
 
-def _expected_pool_forward(A, hp, mode):
+def _expected_pool_forward(A, hp, mode="max"):
     return Seq("pool_forward must return (A, cache)", (Array("A", S.pool_output_shape(S.PoolCase(A, hp, mode)), A.dtype), None))
 
 
@@ -127,7 +127,7 @@ EXPECTED = {
     "pool_forward": _expected_pool_forward,
     "create_mask_from_window": lambda x: Array("mask", x.shape, np.dtype(bool)),
     "distribute_value": lambda dz, shape: Array("a", tuple(int(n) for n in shape), S.distribute_dtype(dz)),
-    "pool_backward": lambda dA, cache, mode: Array("dA_prev", cache[0].shape, S.result_dtype(cache[0], dA)),
+    "pool_backward": lambda dA, cache, mode="max": Array("dA_prev", cache[0].shape, S.result_dtype(cache[0], dA)),
     "TextCNN.loss": lambda *args: _TEXT_CNN,
     "TextCNN.loss_and_gradients": lambda *args: _TEXT_CNN,
 }

@@ -17,7 +17,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from convcheck.repro_template import LAYOUTS, with_layout  # replays restore the same layouts
+from convcheck.repro_template import LAYOUTS, scribble, with_layout  # replays restore the same layouts
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 VALUE_KINDS = ("small_ints", "gaussian", "distinct")
@@ -227,7 +227,8 @@ def _full_conv_hparameters(draw, kernel):
         "valid": lambda: "valid",
     }[form]()
     hp = {"stride": stride, "pad": pad}
-    if dilation != 1 or draw(st.booleans()):
+    spelled = draw(st.booleans(), label="dilation key given at 1")  # drawn always: shrinking dilation to 1 keeps later draws aligned
+    if dilation != 1 or spelled:
         hp["dilation"] = dilation
     return hp
 
@@ -249,7 +250,8 @@ def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batc
         c_in, n_C = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
         kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
         hp = draw(_full_conv_hparameters((kh, kw)))
-        if groups > 1 or draw(st.booleans()):
+        spelled = draw(st.booleans(), label="groups key given at 1")  # drawn always, as above
+        if groups > 1 or spelled:
             hp["groups"] = groups
     (dh, dw) = _pair(hp.get("dilation", 1))
     (top, bottom), (left, right) = conv_pads(hp, (kh, kw))
@@ -265,10 +267,12 @@ def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batc
 def _full_pool_hparameters(draw, mode, kernel):
     """Window pairs, stride None / pairs, padding up to half the window, dilation (max),
     ceil_mode, count_include_pad and divisor_override (average, negative too)."""
-    hp = {"f": kernel if kernel[0] != kernel[1] or draw(st.booleans()) else kernel[0]}
+    as_pair = draw(st.booleans(), label="square f as a pair")  # drawn always, as in the conv case
+    hp = {"f": kernel if kernel[0] != kernel[1] or as_pair else kernel[0]}
     hp["stride"] = draw(st.sampled_from([None, 1, 2, 3, (1, 2), (2, 1), kernel[0] + 1]))
     pads = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
-    if pads != (0, 0) or draw(st.booleans()):
+    pad_given = draw(st.booleans(), label="pad key given at 0")
+    if pads != (0, 0) or pad_given:
         hp["pad"] = pads if pads[0] != pads[1] else pads[0]
     if mode == "max" and draw(st.booleans()):
         hp["dilation"] = draw(st.sampled_from([1, 2, (1, 2), (2, 1)]))
@@ -452,7 +456,5 @@ SCRIBBLE = 0xA5  # bytes 0xA5...: a finite float32 and float64 value, unlike wha
 
 
 def scribble_allocator(sizes) -> None:
-    """Allocate blocks of these byte sizes filled with a pattern and free them: the allocator then
-    tends to hand that memory to the next allocation of the same size."""
-    blocks = [np.full(max(int(n), 1), SCRIBBLE, dtype=np.uint8) for n in sizes for _ in range(2)]
-    del blocks
+    """Fill the allocator's free memory of these byte sizes with a pattern (repro_template.scribble)."""
+    scribble(sizes, SCRIBBLE)

@@ -16,13 +16,13 @@ from typing import Callable
 
 import numpy as np
 import pytest
-from hypothesis import event, given
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
 from convcheck.properties.asserts import REJECTED, call
-from convcheck.properties.checks import check_outputs, require, require_torch
+from convcheck.properties.checks import check_outputs, record_expected, require, require_torch
 from convcheck.properties.open_points import OPEN_POINTS, VALUE_ERROR, verdict
-from convcheck.properties.ops import OPS_BY_NAME, T
+from convcheck.properties.ops import OPS_BY_NAME, T, first_oracle
 from convcheck.repro import Recorder
 
 
@@ -247,10 +247,13 @@ def test_open_point(impl, point, op, data):
     if point.allowed == (VALUE_ERROR,):
         call(getattr(impl, op.function), op.function, *op.args(sample), valid=False)
         return
+    answer = first_oracle(op, sample) if T is not None else None  # before the call: a failed validation replays too
+    if answer is not None:
+        record_expected(op, answer[1], sample)
     result = call(getattr(impl, op.function), op.function, *op.args(sample), valid=None)
     event("rejected" if result is REJECTED else "result")
     if result is REJECTED:
         return
     require_torch()
-    oracle, expected = next((name, route(sample)) for name, route in op.oracles.items())
-    check_outputs(op, op.named(sample, result), expected, sample, oracle)
+    assume(answer is not None)  # no oracle route serves this sample (a known oracle defect)
+    check_outputs(op, op.named(sample, result), answer[1], sample, answer[0])

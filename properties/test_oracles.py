@@ -7,7 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from convcheck.properties import strategies as S
-from convcheck.properties.checks import check_deterministic, check_outputs, require, require_torch
+from convcheck.properties.checks import check_deterministic, check_outputs, record_expected, require, require_torch
 from convcheck.properties.ops import OPS, oracle_unusable
 from convcheck.repro import Recorder
 
@@ -35,6 +35,7 @@ def _check(impl, op, oracle, data):
     Recorder.start(op.function, "oracle", family, oracle=oracle, dtype=op.dtype(sample), example=sample)
     expected = op.oracles[oracle](sample)
     assume(expected is not None)  # this route does not apply to the sample
+    record_expected(op, expected, sample)
     outputs = op.run(impl, sample)
     check_deterministic(op, impl, sample, outputs)
     check_outputs(op, outputs, expected, sample, oracle)

@@ -1,7 +1,5 @@
-"""Independent NumPy implementation of the convcheck full API (NHWC conv / pooling, torch CPU semantics).
-
-Convolution runs one grouped GEMM per kernel offset on the zero-padded input (like torch's
-im2col path); pooling scans kernel offsets row-major like torch's CPU kernel.
+"""Independent NumPy implementation of the convcheck full API (NHWC, torch CPU semantics).
+Conv: one grouped GEMM per kernel offset on the zero-padded input; pooling: torch's row-major scan.
 Choices: empty batch -> torch's empty result; mixed float32/float64 and other-mode pool keys -> ValueError.
 """
 import functools

@@ -1,0 +1,86 @@
+"""Meta-test: implementations written to misbehave end in exit 1 with the kind they earn.
+
+Each module in tests/impls/hostile/ is the loops reference with one function that returns what
+the suite cannot use as it stands (a list, None, a short tuple, a wrong shape or dtype), returns
+different results on identical calls, or raises a BaseException (KeyboardInterrupt, SystemExit,
+GeneratorExit, pytest's skip / fail / exit). `convcheck verify MODULE -x --family forward` must
+exit 1 -- never 0 (a forged pass), 3 (the suite blaming itself) or an aborted run -- and report
+the module's declared KIND.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from convcheck.properties.checks import needs_torch
+
+HOSTILE = sorted((Path(__file__).resolve().parent / "impls" / "hostile").glob("*.py"))
+IMPLS = Path(__file__).resolve().parent / "impls"
+
+
+def _declared_kind(module: Path) -> str:
+    for node in ast.parse(module.read_text()).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["KIND"]:
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{module.name} declares no KIND")
+
+
+def _verify(module: Path, tmp_path: Path, *args: str):
+    report = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "convcheck.cli", "verify", str(module), "--report-json", str(report),
+         "--repro-dir", str(tmp_path / "repros"), *args],
+        capture_output=True, text=True, timeout=600,
+    )
+    return result, (json.loads(report.read_text()) if report.exists() else None)
+
+
+@needs_torch
+@pytest.mark.parametrize("module", HOSTILE, ids=[m.stem for m in HOSTILE])
+def test_hostile_implementation_is_a_finding(module, tmp_path):
+    result, report = _verify(module, tmp_path, "-x", "--family", "forward")
+    kinds = sorted({k for r in (report or {}).get("rows", []) for k in r["kinds"]})
+    assert result.returncode == 1, f"exit {result.returncode}, kinds {kinds}\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
+    assert kinds == [_declared_kind(module)], f"{module.name}: kinds {kinds}\n{result.stdout[-3000:]}"
+
+
+def test_hostile_zoo_covers_every_kind_it_claims():
+    assert {_declared_kind(m) for m in HOSTILE} == {"structure", "shape", "dtype", "nondeterministic", "raised"}
+
+
+def test_a_run_that_verified_nothing_is_not_a_pass(tmp_path):
+    """partial.py has zero_pad and distribute_value only: their backward checks do not exist, so
+    --family backward skips every check -- nothing verified, exit 1, said so."""
+    result, report = _verify(IMPLS / "partial.py", tmp_path, "--family", "backward")
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert report["verified"] is False and not any(r["passed"] for r in report["rows"])
+    assert "NOTHING VERIFIED" in result.stdout
+
+
+def test_a_real_ctrl_c_still_ends_the_run(tmp_path):
+    """SIGINT while a call hangs (no call timeout): the run is interrupted (pytest's exit 2), not
+    reported as a KeyboardInterrupt raised by the implementation."""
+    import signal
+    import time
+
+    started = tmp_path / "inflight"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", str(Path(__file__).parent.parent / "properties"), f"--impl={IMPLS / 'hangs.py'}",
+         "--family=contract", "-k", "zero_pad and error_equivalence", "--call-timeout=0", "-p", "no:xdist",
+         f"--repro-dir={started / 'repros'}", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (started / "inflight").is_dir():
+        time.sleep(0.5)
+    time.sleep(3)  # collection done, the first call under way
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 2, out[-3000:]
+    assert "KeyboardInterrupt" in out and "[raised]" not in out, out[-3000:]
