@@ -318,7 +318,11 @@ def _settle_deferred_per_example(test) -> None:
     @functools.wraps(inner)
     def example(*args, **kwargs):
         Deferred.reset()
-        outcome = inner(*args, **kwargs)
+        try:
+            outcome = inner(*args, **kwargs)
+        except pytest.skip.Exception:  # skipped after a call (no torch to go on with): what it found still counts
+            Deferred.settle()
+            raise
         Deferred.settle()
         return outcome
 
@@ -481,11 +485,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr = terminalreporter
     impls = ", ".join(i.name for i in config._convcheck_impls)
     tr.section(f"convcheck summary ({impls}; profile {config._convcheck_profile}, seed {config._convcheck_seed})")
-    tr.write_line(f"{'function / law':<34}{'family':<13}{'passed':>7}{'failed':>7}{'skipped':>8}  {'worst/tol':>9}  failure kinds")
+    width = max(34, 2 + max(len(r["function"]) for r in rows))
+    tr.write_line(f"{'function / law':<{width}}{'family':<13}{'passed':>7}{'failed':>7}{'skipped':>8}  {'worst/tol':>9}  failure kinds")
     for r in rows:
         kinds = ", ".join(sorted(set(r["kinds"])))
         tr.write_line(
-            f"{r['function']:<34}{r['family']:<13}{r['passed']:>7}{r['failed']:>7}{r['skipped']:>8}  {r['worst']:>9.3g}  {kinds}"
+            f"{r['function']:<{width}}{r['family']:<13}{r['passed']:>7}{r['failed']:>7}{r['skipped']:>8}  {r['worst']:>9.3g}  {kinds}"
         )
     if getattr(config, "_convcheck_nothing_verified", False):
         tr.write_line("NOTHING VERIFIED: no check that calls the implementation passed (every one skipped); this run is not a pass", red=True)

@@ -238,7 +238,8 @@ def test_contract_rejects(impl, entry, data):
 def test_open_point(impl, point, op, data):
     """A valid sample turned into the open point's input: a ValueError where the point allows it;
     a result where it allows one -- then equal to the oracle's on the same input (values within
-    the tolerance policy, NumPy's result dtype)."""
+    the tolerance policy, NumPy's result dtype). Without torch only the result's structure,
+    shapes and dtype are checked."""
     require(impl, op.requires)
     if point.api == "full" and impl.api != "full":
         pytest.skip(f"{point.id}: only in torch's full hyperparameter space (--api full)")
@@ -252,8 +253,7 @@ def test_open_point(impl, point, op, data):
         record_expected(op, answer[1], sample)
     result = call(getattr(impl, op.function), op.function, *op.args(sample), valid=None)
     event("rejected" if result is REJECTED else "result")
-    if result is REJECTED:
+    if result is REJECTED or T is None:  # without torch: the result's structure, shapes and dtype only (call checks them)
         return
-    require_torch()
     assume(answer is not None)  # no oracle route serves this sample (a known oracle defect)
     check_outputs(op, op.named(sample, result), answer[1], sample, answer[0])

@@ -34,6 +34,9 @@ NEEDS_TORCH = {
     "divisor_override_ignored": "average pooling by the window size is self-consistent; only torch knows the override",
     "max_pool_ignores_nan": "only NaN inputs show it, and no torch-free check compares results on NaN inputs",
     "single_step_no_bias": "conv_single_step has neither a backward nor a law; conv_forward is right",
+    "max_pool_first_nan": "only NaN inputs show it (several in one window), and only torch's pick tells the last NaN",
+    "conv_backward_nan_to_num": "only non-finite upstream gradients show it; the torch-free laws draw finite values",
+    "mask_compares_in_float32": "only torch's pick over large integer windows tells which maximum is the true one",
 }
 
 
@@ -67,6 +70,8 @@ def test_suite_catches_zoo_member(member, tmp_path):
         f"failed rows: {failed}\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
     )
     assert failed and not any(k.startswith("internal error") for r in failed for k in r["kinds"]), failed
+    if T is not None:  # without torch other checks catch some members first; the rule table lists torch's
+        _assert_caught_by_a_check_of_its_rules(member, failed)
     if _member_constant(member, "BREAKS", None) == ():  # a defect of composition: no seed-function call replays it alone
         assert all(r["function"].startswith("text_cnn") for r in failed), failed
         _assert_minimal_text_cnn(result.stdout, {**DEFAULT_BOUNDS, **_member_constant(member, "SHRINK_BOUNDS", {})})
@@ -77,6 +82,20 @@ def test_suite_catches_zoo_member(member, tmp_path):
     if T is not None:  # a replay on the fixed reference compares with torch
         _replays(folder, tmp_path)
     _assert_minimal(folder, {**DEFAULT_BOUNDS, **_member_constant(member, "SHRINK_BOUNDS", {})})
+
+
+def _assert_caught_by_a_check_of_its_rules(member: Path, failed: list) -> None:
+    """The check that caught the member is one of the checks of a rule (properties/rules.py) that
+    names it: the rule table says truly what fails when each rule breaks."""
+    from convcheck.properties import rules
+
+    checks = [c for r in rules.RULES if member.stem in r.zoo for c in r.checks]
+    if not checks:
+        assert _member_constant(member, "BREAKS", None) == (), f"{member.stem} proves no rule of properties/rules.py"
+        return
+    caught_by = [rules.test_id(t, member.stem) for r in failed for t in r["failures"]]
+    assert any(rules.matches(c, t) for c in checks for t in caught_by), (
+        f"{member.stem} was caught by {caught_by}, which is none of the checks of its rules: {checks}")
 
 
 # A shrunk example is minimal: one example, one channel, a spatial extent of at most 3, unless the
