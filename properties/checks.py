@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convcheck.repro import Recorder
-
 from convcheck.oracle.tolerances import coarser, tolerance
+from convcheck.repro import Recorder
 
 from . import strategies as S
 from .asserts import CheckFailure, assert_close

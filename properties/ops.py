@@ -14,8 +14,8 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 from hypothesis import strategies as st
 
-from . import strategies as S
 from . import results
+from . import strategies as S
 from .asserts import call
 
 try:  # the oracle needs torch; without it, only torch-free checks run

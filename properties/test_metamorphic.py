@@ -23,7 +23,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from convcheck.oracle.tolerances import coarser, tolerance
 from convcheck.properties import strategies as S
-from convcheck.properties.asserts import CheckFailure, assert_array, assert_close, call
+from convcheck.properties.asserts import assert_close, call
 from convcheck.properties.checks import require
 from convcheck.properties.ops import OPS_BY_NAME
 

@@ -58,6 +58,14 @@ def test_a_hanging_call_is_cut_off_and_reported(tmp_path):
     assert "zero_pad did not return within 2 s" in result.stdout
 
 
+def test_verify_cuts_a_hanging_call_off_at_its_call_timeout(tmp_path):
+    report = tmp_path / "r.json"
+    result = verify(IMPLS / "hangs.py", "--family", "contract", "--call-timeout", "2", "-x", "--report-json", report, timeout=300)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert {k for r in json.loads(report.read_text())["rows"] for k in r["kinds"]} == {"timeout"}
+    assert "did not return within 2 s" in result.stdout
+
+
 @needs_torch
 def test_a_failing_check_exits_1_and_names_its_kind(tmp_path):
     report = tmp_path / "r.json"

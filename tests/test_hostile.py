@@ -3,9 +3,10 @@
 Each module in tests/impls/hostile/ is the loops reference with one function that returns what
 the suite cannot use as it stands (a list, None, a short tuple, a wrong shape or dtype), returns
 different results on identical calls, or raises a BaseException (KeyboardInterrupt, SystemExit,
-GeneratorExit, pytest's skip / fail / exit). `convcheck verify MODULE -x --family forward` must
+GeneratorExit, pytest's skip / fail / exit). `convcheck verify MODULE -x --family FAMILY` must
 exit 1 -- never 0 (a forged pass), 3 (the suite blaming itself) or an aborted run -- and report
-the module's declared KIND.
+the module's declared KIND. A module may name the family that shows its defect (FAMILY: e.g. the
+finite-difference checks, which call the implementation once per example).
 """
 
 from __future__ import annotations
@@ -24,11 +25,17 @@ HOSTILE = sorted((Path(__file__).resolve().parent / "impls" / "hostile").glob("*
 IMPLS = Path(__file__).resolve().parent / "impls"
 
 
-def _declared_kind(module: Path) -> str:
+def _declared(module: Path, name: str, default=None) -> str:
     for node in ast.parse(module.read_text()).body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["KIND"]:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
             return ast.literal_eval(node.value)
-    raise AssertionError(f"{module.name} declares no KIND")
+    if default is None:
+        raise AssertionError(f"{module.name} declares no {name}")
+    return default
+
+
+def _declared_kind(module: Path) -> str:
+    return _declared(module, "KIND")
 
 
 def _verify(module: Path, tmp_path: Path, *args: str):
@@ -44,7 +51,7 @@ def _verify(module: Path, tmp_path: Path, *args: str):
 @needs_torch
 @pytest.mark.parametrize("module", HOSTILE, ids=[m.stem for m in HOSTILE])
 def test_hostile_implementation_is_a_finding(module, tmp_path):
-    result, report = _verify(module, tmp_path, "-x", "--family", "forward")
+    result, report = _verify(module, tmp_path, "-x", "--family", _declared(module, "FAMILY", "forward"))
     kinds = sorted({k for r in (report or {}).get("rows", []) for k in r["kinds"]})
     assert result.returncode == 1, f"exit {result.returncode}, kinds {kinds}\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
     assert kinds == [_declared_kind(module)], f"{module.name}: kinds {kinds}\n{result.stdout[-3000:]}"

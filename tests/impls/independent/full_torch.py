@@ -210,9 +210,9 @@ def _conv(x, w, bt, s, pads, d, g):
     # Zero padding is always explicit (F.pad): every padded tap then multiplies a real 0, as torch's
     # float64 conv (and its usual float32 paths) do; a few float32 kernels (depthwise, one input
     # channel in channels_last strides) skip padded taps, so 0 * inf gives no NaN there.
-    (t, bo), (l, r) = pads
-    if t or bo or l or r:
-        x = F.pad(x, (l, r, t, bo))
+    (top, bottom), (left, right) = pads
+    if top or bottom or left or right:
+        x = F.pad(x, (left, right, top, bottom))
     return F.conv2d(x, w, bt, stride=s, padding=0, dilation=d, groups=g)
 
 
