@@ -18,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import strategies as S
 from .ops import OPS_BY_NAME, Sample
 
 RESULT, VALUE_ERROR = "result", "ValueError"
@@ -74,6 +75,18 @@ def _mixed_dtypes(sample: Sample, draw) -> Sample:
 OTHER_MODE_DEFAULTS = {"max": {"divisor_override": None, "count_include_pad": True}, "average": {"dilation": 1}}
 
 
+def _at_default(key: str, value) -> bool:
+    if key == "dilation":
+        return isinstance(value, (int, np.integer, tuple)) and not isinstance(value, bool) and S._pair(value) == (1, 1)
+    return value is OTHER_MODE_DEFAULTS["max"].get(key, object())
+
+
+def _other_mode_key_given(config: dict) -> bool:
+    """A numeric pooling configuration holding a key of the other mode at its default value."""
+    hp, mode = config.get("hp", {}), config.get("mode")
+    return mode in OTHER_MODE_DEFAULTS and any(k in hp and _at_default(k, hp[k]) for k in OTHER_MODE_DEFAULTS[mode])
+
+
 def _other_mode_key(sample: Sample, draw) -> Sample:
     """A key of the other pooling mode at its default value, added to the hyperparameters."""
     from hypothesis import strategies as st
@@ -122,6 +135,7 @@ OPEN_POINTS = [
                "accept it (a non-default value is a ValueError everywhere)",
         ops=("pool_forward[max]", "pool_forward[average]", "pool_backward[max]", "pool_backward[average]"),
         spoil=_other_mode_key,
+        applies=_other_mode_key_given,
         api="full",
     ),
     OpenPoint(
