@@ -4,7 +4,8 @@ No Python loop runs over output positions. Convolution is an im2col GEMM, done i
 the output (whole images, or rows of one image) so that the im2col matrix stays small, in
 cache, in a buffer that every block reuses; each block's matrix is one strided copy of a
 sliding-window view (dilation: the view takes every dilation-th element of each window).
-With groups the matrix is laid out group by group and each group is its own GEMM. Its
+With groups the matrix is laid out group by group and each group is its own GEMM, except with
+one input channel per group (depthwise): a broadcast multiply-add per kernel offset. Its
 backward adds two GEMMs and a scatter-add per kernel offset. Max pooling finds each window's
 winner with torch's row-major scan, one kernel offset per step, then gathers (forward) or
 scatters (backward) through it. Padding and ceil_mode's overhang are materialized once
@@ -91,8 +92,95 @@ class _Im2col:
                 yield images, rows, slice(start, start + count), cols.reshape(self.groups, count, self.K_group)
 
 
+def _depthwise(call, W) -> bool:
+    """One input channel per group (depthwise, with or without a channel multiplier): per-group
+    GEMMs would degenerate into one matrix-vector product per group and block, so these convs
+    are broadcast multiply-adds over the kernel offsets instead."""
+    return call.groups > 1 and W.shape[2] == 1
+
+
+class _Depthwise:
+    """A depthwise conv's operands, walked in blocks of output rows of one image small enough
+    for the cache (_BLOCK_ENTRIES // 4 output entries): all kh * kw offsets of a block are
+    accumulated while it is in cache, instead of streaming the whole output once per offset.
+    With M output channels per input channel the arrays carry a trailing M axis; with M = 1
+    they do not (a trailing axis of length 1 would be iterated element by element)."""
+
+    def __init__(self, A_prev, W, call):
+        geometry, dtype = call.geometry, call.dtype
+        (kh, kw), (n_H, n_W), C = geometry.kernel, geometry.out, A_prev.shape[3]
+        self.geometry, self.M, self.n_H = geometry, call.n_C // C, n_H
+        self.padded = np.pad(A_prev.astype(dtype, copy=False), geometry.pad_width())
+        self.W = W.astype(dtype, copy=False).reshape((kh, kw, C) + ((self.M,) if self.M > 1 else ()))
+        self.tail = (C, self.M) if self.M > 1 else (C,)  # the channel axes of an output entry
+        self.rows = max(1, min(n_H, (_BLOCK_ENTRIES // 4) // (n_W * C * self.M)))
+
+    def expand(self, x):
+        """An input-shaped block broadcast against the output's channel axes."""
+        return x[..., None] if self.M > 1 else x
+
+    def blocks(self):
+        """Yield (i, rows, seen): image i, its output rows, and per kernel offset (p, q) a
+        function giving the view of a padded array (input or its gradient) those rows see."""
+        (kh, kw), (sh, _) = self.geometry.kernel, self.geometry.stride
+        for i in range(self.padded.shape[0]):
+            for top in range(0, self.n_H, self.rows):
+                rows = slice(top, min(top + self.rows, self.n_H))
+                n = rows.stop - rows.start
+
+                def seen(padded, p, q, i=i, top=top, n=n):
+                    r, c = self.geometry.offset_slices(p, q)
+                    start = r.start + top * sh
+                    return padded[i, start : start + (n - 1) * sh + 1 : sh, c]
+
+                yield i, rows, [(p, q, seen) for p in range(kh) for q in range(kw)]
+
+
+def _depthwise_forward(A_prev, W, b, call):
+    """Z[..., c*M + j] = sum over offsets (p, q) of A_pad seen by (p, q) [..., c] * W[p, q, 0, c*M + j]."""
+    dw = _Depthwise(A_prev, W, call)
+    n_W = call.geometry.out[1]
+    Z = np.zeros((A_prev.shape[0], dw.n_H, n_W) + dw.tail, dtype=call.dtype)
+    term = np.empty((dw.rows, n_W) + dw.tail, dtype=call.dtype)
+    for i, rows, offsets in dw.blocks():
+        Z_block = Z[i, rows]
+        t = term[: Z_block.shape[0]]
+        for p, q, seen in offsets:
+            np.multiply(dw.expand(seen(dw.padded, p, q)), dw.W[p, q], out=t)
+            Z_block += t
+    Z = Z.reshape(*Z.shape[:3], call.n_C)
+    if b is not None:
+        Z += b.astype(call.dtype, copy=False).reshape(call.n_C)
+    return Z
+
+
+def _depthwise_backward(dZ, A_prev, W, b, call):
+    """The gradients of _depthwise_forward, block by block and offset by offset: dW[p, q] sums
+    what (p, q) saw times dZ; the padded dA gets dZ times W[p, q] where (p, q) looked."""
+    dw = _Depthwise(A_prev, W, call)
+    dZ_mult = np.ascontiguousarray(dZ, dtype=call.dtype).reshape(dZ.shape[:3] + dw.tail)
+    dA_pad = np.zeros_like(dw.padded)
+    dW = np.zeros(dw.W.shape, dtype=call.dtype)
+    term = np.empty((dw.rows, call.geometry.out[1], A_prev.shape[3]), dtype=call.dtype)
+    weight_sum, input_sum = ("hwc,hwcj->cj", "hwcj,cj->hwc") if dw.M > 1 else ("hwc,hwc->c", None)
+    for i, rows, offsets in dw.blocks():
+        dZ_block = dZ_mult[i, rows]
+        t = term[: dZ_block.shape[0]]
+        for p, q, seen in offsets:
+            dW[p, q] += np.einsum(weight_sum, seen(dw.padded, p, q), dZ_block)
+            if input_sum is None:
+                np.multiply(dZ_block, dw.W[p, q], out=t)
+            else:
+                np.einsum(input_sum, dZ_block, dw.W[p, q], out=t)
+            seen(dA_pad, p, q)[...] += t
+    db = None if b is None else dZ_mult.sum(axis=(0, 1, 2)).reshape(b.shape)
+    return np.ascontiguousarray(call.geometry.unpad(dA_pad)), dW.reshape(W.shape), db
+
+
 def conv_forward(A_prev, W, b, hparameters):
     call = params.parse_conv(A_prev, W, b, hparameters)
+    if _depthwise(call, W):
+        return _depthwise_forward(A_prev, W, b, call), (A_prev, W, b, hparameters)
     dtype, (n_H, n_W), G = call.dtype, call.geometry.out, call.groups
     M = call.n_C // G  # output channels per group
     # per group: (kh * kw * C // groups, M), the group's output channels
@@ -113,6 +201,8 @@ def conv_forward(A_prev, W, b, hparameters):
 
 def conv_backward(dZ, cache):
     A_prev, W, b, call = params.parse_conv_cache(dZ, cache)
+    if _depthwise(call, W):
+        return _depthwise_backward(dZ, A_prev, W, b, call)
     geometry, dtype, n_C, G = call.geometry, call.dtype, call.n_C, call.groups
     (kh, kw), n_H, C = geometry.kernel, geometry.out[0], A_prev.shape[3]
     M, C_group = n_C // G, C // G
