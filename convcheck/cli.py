@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 from . import matrix, text_cnn_train
-from .implementations import ImplementationError, load
+from .implementations import ImplementationError, isolated, load
 from .plugin import FAMILIES
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="a warning raised from IMPL's own code (DeprecationWarning included) is a failed check")
     verify.add_argument("--call-timeout", type=float, metavar="SECONDS",
                         help="cut off any single call into IMPL after SECONDS (default 60; 0 = never): kind 'timeout'")
+    verify.add_argument("--isolation", choices=("process", "none"), default="process",
+                        help="'process' (default): IMPL runs in a worker process of its own; 'none': in the test process")
     verify.add_argument("--example-db", metavar="URL", help="share failing examples through Redis: redis://HOST:PORT/N")
     verify.add_argument("--shard", metavar="K/N", help="run only shard K of N of the checks (split by test id)")
     replay = sub.add_parser("repro", help="replay a recorded failure folder (exit 0 gone, 1 still there, 125 cannot run)")
@@ -114,12 +116,14 @@ def _outcome(returncode: int, report_path: str) -> int:
 
 
 def verify(args: argparse.Namespace) -> int:
-    if args.impl:
+    if args.impl:  # loadable? (in a worker process: importing it must not be able to take this one down)
         try:
-            load(args.impl)
+            impl = isolated(args.impl) if args.isolation == "process" else load(args.impl)
         except ImplementationError as exc:
             print(f"convcheck: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        if impl.worker is not None:
+            impl.worker.stop()
     from . import properties
 
     tests = os.path.dirname(os.path.abspath(properties.__file__))
@@ -141,7 +145,7 @@ def verify(args: argparse.Namespace) -> int:
             command.append("-x")
         if args.strict:
             command.append("--strict-warnings")
-        options = (("example_db", args.example_db), ("shard", args.shard), ("call_timeout", args.call_timeout))
+        options = (("example_db", args.example_db), ("shard", args.shard), ("call_timeout", args.call_timeout), ("isolation", args.isolation))
         command += [f"--{name.replace('_', '-')}={value}" for name, value in options if value is not None]
         returncode = subprocess.call(command)
         return _outcome(returncode, report)

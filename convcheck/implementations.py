@@ -9,6 +9,7 @@ import os
 import types
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 SEED_FUNCTIONS = (
     "zero_pad",
@@ -32,13 +33,23 @@ class ImplementationError(Exception):
 class Implementation:
     name: str  # short id used in test ids and reports
     source: str  # what the user named: dotted module or absolute path
-    module: ModuleType
+    module: ModuleType | None  # None when it runs in a worker process (isolated)
     api: str = "tutorial"  # the hyperparameter space it is checked on: "tutorial" or "full"
+    worker: Any = None  # convcheck.worker.WorkerClient when isolated
+    functions: tuple = ()  # isolated: the seed functions it defines
+    own_source: str = ""  # isolated: its file or package folder
+    text_cnn: str | None = None  # isolated: why its TextCNN cannot be checked, or None
 
     def __getattr__(self, attr):
-        return getattr(self.module, attr)
+        if self.worker is None:
+            return getattr(self.module, attr)
+        if attr in self.functions:
+            return Remote(self, attr)
+        raise AttributeError(f"{self.name} has no function {attr!r}")
 
     def missing(self, functions) -> list[str]:
+        if self.worker is not None:
+            return [f for f in functions if f not in self.functions]
         return [f for f in functions if not callable(getattr(self.module, f, None))]
 
     def __repr__(self) -> str:
@@ -46,6 +57,72 @@ class Implementation:
 
     def _repr_pretty_(self, printer, cycle):  # Hypothesis's pretty-printer: the short form
         printer.text(repr(self))
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A function of an isolated implementation (or a method of a model built in its worker):
+    `properties.asserts.call` sends the call to the worker."""
+
+    impl: Implementation
+    name: str
+    model: int | None = None  # the worker's id of a TextCNN model, for a method
+
+    def request(self, args: tuple) -> tuple:
+        if self.name == "TextCNN":  # build the implementation's text CNN in its worker: (l2,) -> the model's id
+            return ("model", args[0])
+        return ("call", self.name, list(args)) if self.model is None else ("method", self.model, self.name, list(args))
+
+
+@dataclass(frozen=True)
+class RemoteModel:
+    """A text CNN (the implementation's own TextCNN, or the bundled one on its layers) living in
+    its worker: loss and loss_and_gradients are called there by name; arrays come back."""
+
+    impl: Implementation
+    id: int
+
+    @property
+    def loss(self) -> Remote:
+        return Remote(self.impl, "loss", self.id)
+
+    @property
+    def loss_and_gradients(self) -> Remote:
+        return Remote(self.impl, "loss_and_gradients", self.id)
+
+    @staticmethod
+    def pre_activations(cache) -> list:
+        from .text_cnn import TextCNN
+
+        return TextCNN.pre_activations(cache)
+
+
+def display_name(spec: str) -> str:
+    """The short name of an implementation (its file's stem, or its dotted module name)."""
+    if _is_path(spec):
+        return os.path.splitext(os.path.basename(spec))[0]
+    return _BUNDLED_NAMES.get(spec, spec)
+
+
+def isolated(spec: str, strict: bool = False) -> Implementation:
+    """The implementation in a worker process of its own (convcheck.worker): imported there only."""
+    from .worker import WorkerClient, WorkerDied, WorkerHung
+
+    source = os.path.abspath(spec) if _is_path(spec) else spec
+    if _is_path(spec) and not os.path.isfile(source):
+        raise ImplementationError(f"--impl {spec}: no such file ({source})")
+    client = WorkerClient(source, strict)
+    try:
+        ready = client.start()
+    except ImportError as exc:
+        raise ImplementationError(f"--impl {spec}: {exc}") from None
+    except (WorkerDied, WorkerHung) as exc:
+        raise ImplementationError(f"--impl {spec}: its worker process died while importing it ({exc or 'no answer'})") from None
+    if not ready.functions:
+        client.stop()
+        raise ImplementationError(f"--impl {spec}: the module defines none of the seed functions {SEED_FUNCTIONS}")
+    return Implementation(ready.name, source, None, worker=client, functions=ready.functions, own_source=ready.source,
+                          text_cnn=ready.text_cnn)
 
 
 def _is_path(spec: str) -> bool:
@@ -69,7 +146,7 @@ def load(spec: str) -> Implementation:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             raise ImplementationError(f"--impl {spec}: importing {path} failed: {type(exc).__name__}: {exc}") from None
-        name = os.path.splitext(os.path.basename(path))[0]
+        name = display_name(path)
         source = path
     else:
         try:
@@ -78,7 +155,7 @@ def load(spec: str) -> Implementation:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             raise ImplementationError(f"--impl {spec}: importing module {spec!r} failed: {type(exc).__name__}: {exc}") from None
-        name = _BUNDLED_NAMES.get(spec, spec)
+        name = display_name(spec)
         source = spec
     impl = Implementation(name, source, module)
     if len(impl.missing(SEED_FUNCTIONS)) == len(SEED_FUNCTIONS):

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
-from .implementations import DEFAULT_IMPLEMENTATIONS, ImplementationError, load  # noqa: E402
+from .implementations import DEFAULT_IMPLEMENTATIONS, ImplementationError, isolated, load  # noqa: E402
 
 FAMILIES = ("forward", "backward", "gradient", "metamorphic", "contract")
 # 2: rows list the failing test ids ("failures"); "verified" says whether any check passed
@@ -93,6 +93,13 @@ def pytest_addoption(parser):
         help="cut off any single call into the implementation after SECONDS (default 60; 0 = never)",
     )
     group.addoption(
+        "--isolation",
+        choices=("process", "none"),
+        default="process",
+        help="'process' (default): the implementation is imported and called only in a worker process of its own, "
+        "so crashes, hangs and whatever it changes at import cannot reach the suite; 'none': in this process (for pdb, mutation testing)",
+    )
+    group.addoption(
         "--repro-dir",
         default=os.path.join(".convcheck", "repros"),
         metavar="DIR",
@@ -133,7 +140,9 @@ def pytest_configure(config):
     try:
         spec = config.getoption("--impl")
         api = config.getoption("--api") or ("tutorial" if spec else "full")
-        config._convcheck_impls = [dataclasses.replace(load(s), api=api) for s in ([spec] if spec else DEFAULT_IMPLEMENTATIONS)]
+        strict = bool(config.getoption("--strict-warnings"))
+        make = (lambda s: isolated(s, strict)) if config.getoption("--isolation") == "process" else load
+        config._convcheck_impls = [dataclasses.replace(make(s), api=api) for s in ([spec] if spec else DEFAULT_IMPLEMENTATIONS)]
     except ImplementationError as exc:
         raise pytest.UsageError(str(exc)) from None
     families = config.getoption("--family")
@@ -157,8 +166,8 @@ def pytest_configure(config):
     from convcheck.repro import Recorder
 
     CallLimit.seconds = config.getoption("--call-timeout")
-    if config.getoption("--strict-warnings"):
-        StrictWarnings.sources = tuple({own_source(i.module) for i in config._convcheck_impls})
+    if config.getoption("--strict-warnings"):  # in-process implementations (a worker collects its own)
+        StrictWarnings.sources = tuple({own_source(i.module) for i in config._convcheck_impls if i.worker is None})
     Recorder.inflight = _inflight_path(config, getattr(config, "workerinput", {}).get("workerid", "main"))
     config._convcheck_summary = defaultdict(
         lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": [], "repros": [], "failures": []})
@@ -168,6 +177,12 @@ def pytest_configure(config):
         torch.set_num_threads(1)
     except ImportError:
         pass
+
+
+def pytest_unconfigure(config):
+    for impl in getattr(config, "_convcheck_impls", []):
+        if impl.worker is not None:
+            impl.worker.stop()
 
 
 def _prefer_worksteal(config) -> None:
@@ -345,9 +360,10 @@ def _order(item) -> int:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
-    from convcheck.properties.asserts import Stats
+    from convcheck.properties.asserts import CrashLimit, Stats
     from convcheck.repro import Recorder
 
+    CrashLimit.seen = 0
     Stats.reset()
     Recorder.clear()
     Recorder.test = item.nodeid
@@ -376,12 +392,12 @@ def _finding(exc: BaseException):
     """The finding about the implementation that a failed test raised, or None (the suite's own
     error). A Flaky failure -- an example that failed, then passed when Hypothesis replayed it --
     made of the implementation's failures is nondeterminism of the implementation."""
-    from convcheck.properties.asserts import CallHung, CheckFailure
+    from convcheck.properties.asserts import CallCrashed, CallHung, CheckFailure
 
-    if isinstance(exc, (CheckFailure, CallHung)):
+    if isinstance(exc, (CheckFailure, CallHung, CallCrashed)):
         return exc
     if isinstance(exc, hypothesis.errors.FlakyFailure):
-        inner = [e for e in exc.exceptions if isinstance(e, (CheckFailure, CallHung))]
+        inner = [e for e in exc.exceptions if isinstance(e, (CheckFailure, CallHung, CallCrashed))]
         if inner and len(inner) == len(exc.exceptions):
             return CheckFailure("nondeterministic", f"an example failed, then passed when replayed: {inner[0]}")
     return None
@@ -467,11 +483,13 @@ def _verified(config) -> bool | None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
     """A run in which no check of the implementation passed (all skipped: missing functions, no
-    torch, ...) verified nothing: it is not a pass."""
+    torch, ...) verified nothing: it is not a pass (except under the replay profile, where a test
+    with no saved example to replay is skipped)."""
     config = session.config
     if hasattr(config, "workerinput") or not hasattr(config, "_convcheck_summary"):
         return
-    if session.exitstatus == 0 and _verified(config) is False:
+    # the replay profile generates nothing: a test with nothing saved to replay is skipped, and that is a pass
+    if session.exitstatus == 0 and _verified(config) is False and config._convcheck_profile != "replay":
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         config._convcheck_nothing_verified = True
 

@@ -485,7 +485,7 @@ def scribble(sizes, pattern):
     del blocks
 
 
-def run_repeated(case, arrays, module, strict):
+def run_repeated(case, arrays, module, strict, caller):
     """The recorded call made case["repeats"] times, each on fresh copies of its inputs, with
     memory of the results' sizes scribbled on in between (a result read from uninitialized memory
     then differs): a Mismatch when two results differ."""
@@ -495,7 +495,7 @@ def run_repeated(case, arrays, module, strict):
     outputs = []
     for attempt in range(case["repeats"]):
         args = [decode(a, arrays) for a in case["args"]]
-        result = named_outputs(function, call_implementation(module, function, args, True, strict=strict))
+        result = named_outputs(function, caller(module, function, args, True, strict=strict))
         outputs.append(result)
         scribble([np.asarray(v).nbytes for v in result.values() if v is not None], 0xA5 ^ (attempt * 0x3B & 0xFF))
         for name in result:
@@ -503,16 +503,19 @@ def run_repeated(case, arrays, module, strict):
                 raise Mismatch(f"[nondeterministic] {function}: {name} differs between call 1 and call {attempt + 1} on identical inputs")
 
 
-def run_case(case, arrays, module, plot=None):
-    """Rerun the recorded check on `module`; raises Mismatch while the failure is there."""
+def run_case(case, arrays, module, plot=None, caller=None):
+    """Rerun the recorded check on `module`; raises Mismatch while the failure is there. caller:
+    what makes each call (default call_implementation; the suite passes its own, which runs an
+    isolated implementation in its worker and raises the suite's findings)."""
+    caller = caller or call_implementation
     args = [decode(a, arrays) for a in case["args"]]
     function = case["function"]
     strict = case["mismatch"].get("kind") == "warning"  # recorded under --strict-warnings
     if case["mismatch"].get("kind") == "nondeterministic":
-        return run_repeated(case, arrays, module, strict)
+        return run_repeated(case, arrays, module, strict, caller)
     if case["check"] == "gradient":
-        return run_gradient(case, arrays, module, args, strict)
-    result = call_implementation(module, function, args, case["valid"], strict=strict)
+        return run_gradient(case, arrays, module, args, strict, caller)
+    result = caller(module, function, args, case["valid"], strict=strict)
     if case["check"] == "contract" or case["valid"] is False or result is REJECTED:
         return
     outputs = named_outputs(function, result)
@@ -526,7 +529,7 @@ def run_case(case, arrays, module, plot=None):
             draw(plot, function, outputs, expected)
 
 
-def run_gradient(case, arrays, module, args, strict):
+def run_gradient(case, arrays, module, args, strict, caller):
     """Directional derivative: u.(f(x+hv) - f(x-hv))/(2h) against (J^T u).v of the backward."""
     import numpy as np
 
@@ -541,9 +544,9 @@ def run_gradient(case, arrays, module, args, strict):
     for sign in (1, -1):
         shifted = list(forward_args)
         shifted[g["position"]] = forward_args[g["position"]] + sign * h * v
-        values.append(np.asarray(named_outputs(g["forward"], call_implementation(module, g["forward"], shifted, True, strict=strict))[
+        values.append(np.asarray(named_outputs(g["forward"], caller(module, g["forward"], shifted, True, strict=strict))[
             OUTPUT_NAMES[g["forward"]][0]], dtype=np.float64))
-    grads = named_outputs(case["function"], call_implementation(module, case["function"], args, True, strict=strict))
+    grads = named_outputs(case["function"], caller(module, case["function"], args, True, strict=strict))
     grad = np.asarray(grads[g["wrt"]], dtype=np.float64)
     if grad.shape != v.shape:
         raise Mismatch(f"[shape] gradient {g['wrt']} has shape {grad.shape}, expected {v.shape}")

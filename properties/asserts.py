@@ -8,12 +8,14 @@ came back against the function's declared result (results.py) before any test co
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable
 
 import numpy as np
 
+from convcheck.implementations import Remote
 from convcheck.repro import Recorder
 from convcheck.repro_template import describe_warning, own_warnings, same, snapshot
 
@@ -108,6 +110,54 @@ def _raised(name: str, exc: BaseException) -> CheckFailure:
 REJECTED = object()  # what call(valid=None) returns when the implementation raised ValueError
 
 
+class CallCrashed(BaseException):
+    """The implementation's worker died on more examples of this test than CrashLimit allows: the
+    test ends there (a BaseException, like CallHung), reported as kind "crashed"."""
+
+    kind = "crashed"
+
+
+class CrashLimit:
+    per_test = 20  # worker restarts after crashes within one test (shrinking replays each crash)
+    seen = 0  # in the current test; the plugin resets it
+
+
+def _remote(fn: Remote, name: str, args: tuple):
+    """The call made in the implementation's worker: (what it returned, the positions of the
+    arguments it wrote into, its first own warning), or the exception it raised re-raised here
+    as a RemoteError; a dead or hung worker becomes a finding."""
+    from convcheck.worker import WorkerDied, WorkerHung
+
+    try:
+        reply = fn.impl.worker.request(fn.request(args), CallLimit.seconds)
+    except WorkerHung:
+        raise CallTimeout from None
+    except WorkerDied as exc:
+        CrashLimit.seen += 1
+        message = f"{name}: the implementation's process died during the call ({exc})"
+        if CrashLimit.seen > CrashLimit.per_test:
+            raise CallCrashed(f"[crashed] {message}; {CrashLimit.per_test} restarts in this test, so it ends here and the "
+                              "example shown may not be minimal") from None
+        raise CheckFailure("crashed", message) from None
+    if reply[0] == "raised":
+        _, type_name, message, value_error = reply
+        raise (RemoteValueError if value_error else RemoteError)(f"{type_name}: {message}" if not value_error else message, type_name)
+    _, result, modified, warning = reply
+    return result, modified, warning
+
+
+class RemoteError(Exception):
+    """An exception the implementation raised in its worker (its type by name)."""
+
+    def __init__(self, message: str, type_name: str):
+        super().__init__(message)
+        self.type_name = type_name
+
+
+class RemoteValueError(RemoteError, ValueError):
+    pass
+
+
 def call(fn: Callable, name: str, *args: Any, valid: bool | None = True) -> Any:
     """Call the implementation's `name` on args that the contract calls valid (or not, or either).
 
@@ -123,28 +173,42 @@ def call(fn: Callable, name: str, *args: Any, valid: bool | None = True) -> Any:
     """
     before = [snapshot(a) for a in args]
     Recorder.record_call(name, args, before, valid)
+    modified: list = []
+    own: list = []
     try:
-        with _guarded(), own_warnings(StrictWarnings.sources) as own:
-            result = fn(*args)
+        if isinstance(fn, Remote):  # isolated: the worker makes the call, checks its arguments, collects its warnings
+            with _guarded():
+                result, modified, warning = _remote(fn, name, args)
+            own = [warning] if warning else []
+        else:
+            with _guarded(), own_warnings(StrictWarnings.sources) as own:
+                result = fn(*args)
+            own = [describe_warning(name, w) for w in own]
     except CallTimeout:
         raise CallHung(f"[timeout] {name} did not return within {CallLimit.seconds:g} s") from None
     except ValueError as exc:
         if valid:
             raise CheckFailure("rejected valid", f"{name} raised ValueError on a valid input: {exc}") from exc
         result = None if valid is False else REJECTED
+    except CheckFailure:
+        if isinstance(fn, Remote):  # a crash of the worker, found by _remote
+            raise
+        raise _raised(name, sys.exc_info()[1]) from None
+    except RemoteError as exc:
+        raise CheckFailure("raised", f"{name} raised {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any other exception is the finding itself
         raise _raised(name, exc) from exc
     except BaseException as exc:  # noqa: BLE001 - SystemExit, pytest.skip(), ... from the implementation's code
-        if isinstance(exc, KeyboardInterrupt) and Interrupts.real:
+        if isinstance(exc, CallCrashed) or (isinstance(exc, KeyboardInterrupt) and Interrupts.real):
             raise
         raise _raised(name, exc) from None
     else:
         if valid is False:
             raise CheckFailure("accepted invalid", f"{name} returned instead of raising ValueError on an invalid input")
     if own:
-        raise CheckFailure("warning", describe_warning(name, own[0]))
+        raise CheckFailure("warning", own[0])
     for position, (old, new) in enumerate(zip(before, args)):
-        if not same(old, new):
+        if position in modified or not same(old, new):
             raise CheckFailure("input modified", f"{name} modified its argument #{position + 1} in place")
     if result is REJECTED or valid is False:
         return result

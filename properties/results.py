@@ -38,6 +38,7 @@ KINDS = (
     "nondeterministic",  # the same call on identical copies of its inputs gave different results
     "input modified",
     "timeout",  # a call did not return in time
+    "crashed",  # the implementation's process died during a call (a signal, an abort, os._exit)
     "warning",  # the implementation's own code raised a warning (--strict-warnings)
 )
 

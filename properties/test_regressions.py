@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from convcheck import repro_template
-from convcheck.properties.asserts import KINDS, CheckFailure
+from convcheck.properties.asserts import KINDS, REJECTED, CheckFailure, call
 from convcheck.properties.checks import TORCH_MISSING, require
 
 CORPUS = Path(__file__).resolve().parent / "regressions"
@@ -25,6 +25,17 @@ def _cases():
 
 
 
+def _through_worker(impl):
+    """The replay's calls made the suite's way, in the implementation's worker: its findings
+    (crashes, hangs, modified inputs, warnings, the wrong structure) are raised as they come."""
+
+    def caller(module, function, args, valid, strict=False):
+        result = call(getattr(impl, function), function, *args, valid=valid)
+        return repro_template.REJECTED if result is REJECTED else result
+
+    return caller
+
+
 @pytest.mark.parametrize("folder, case", _cases())
 def test_regression_case(impl, folder, case):
     if case["api"] == "full" and impl.api == "tutorial":
@@ -32,7 +43,7 @@ def test_regression_case(impl, folder, case):
     require(impl, (case["function"],) + ((case["gradient"]["forward"],) if case["gradient"] else ()))
     arrays = repro_template.load_arrays(str(folder))
     try:
-        repro_template.run_case(case, arrays, impl.module)
+        repro_template.run_case(case, arrays, impl.module, caller=None if impl.worker is None else _through_worker(impl))
     except repro_template.OracleMissing:  # the implementation ran (and did not raise); its values need torch
         pytest.skip(TORCH_MISSING)
     except repro_template.Mismatch as exc:

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from convcheck import text_cnn as tc
+from convcheck.implementations import Remote, RemoteModel
 from convcheck.oracle.tolerances import fd_tolerance, tolerance, unit_roundoff
 from convcheck.properties import strategies as S
 from convcheck.properties.asserts import CheckFailure, Stats, assert_array, assert_close, call
@@ -41,6 +42,10 @@ def _model_class(impl):
     require(impl, tc.LAYER_FUNCTIONS)
     if impl.api == "tutorial":
         pytest.skip(TUTORIAL_SKIP)
+    if impl.worker is not None:  # isolated: the model is built and run in the implementation's worker
+        if impl.text_cnn:
+            pytest.skip(f"{impl.name}: {impl.text_cnn}: it cannot be checked here")
+        return None
     try:
         return tc.model_class(impl.module)
     except ValueError as exc:
@@ -242,6 +247,8 @@ def _selections_agree(case, ref) -> bool:
 
 
 def _model(cls, impl, l2):
+    if impl.worker is not None:
+        return RemoteModel(impl, call(Remote(impl, "TextCNN"), "TextCNN", l2))
     return call(cls, "TextCNN", impl.module, l2)
 
 

@@ -88,10 +88,21 @@ def test_tutorial_only_implementation_raises_no_false_alarm(tmp_path):
 
 
 @needs_torch
-def test_a_worker_crash_names_the_test_and_the_example():
+def test_a_crash_is_a_finding_with_its_example(tmp_path):
+    """Isolated (the default), the implementation's process dies, not the suite's: kind 'crashed'."""
+    report = tmp_path / "r.json"
+    result = verify(IMPLS / "crashes.py", "--family", "forward", "-x", "--report-json", report)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert {k for r in json.loads(report.read_text())["rows"] for k in r["kinds"]} == {"crashed"}
+    assert "the implementation's process died during the call (exit status 134)" in result.stdout, result.stdout[-3000:]
+
+
+@needs_torch
+def test_in_process_a_worker_crash_names_the_test_and_the_example():
+    """--isolation none: the crash takes an xdist worker down; the report names the test and the example."""
     result = subprocess.run(
         [sys.executable, "-m", "pytest", str(Path(__file__).parent.parent / "properties"), f"--impl={IMPLS / 'crashes.py'}",
-         "--family=forward", "-k", "conv_forward", "-n", "2", "-p", "no:randomly", "-q"],
+         "--family=forward", "-k", "conv_forward", "-n", "2", "-p", "no:randomly", "-q", "--isolation=none"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 1

@@ -284,14 +284,17 @@ def conv_backward(dZ, cache):
     if dZ.shape != expected:
         raise ValueError(f"dZ must have shape {expected} (implied by the cache), got shape {dZ.shape}")
     dt = _common_dtype(A_prev, W, b, dZ)
-    x = _nchw(A_prev, dt).requires_grad_(True)
-    w = _weight(W, dt).requires_grad_(True)
-    bt = None if b is None else torch.from_numpy(np.array(b.reshape(-1), dtype=dt, copy=True)).requires_grad_(True)
+    # The backward runs in float64 and is cast back: torch 2.13's float32 CPU conv backward puts
+    # NaN into input elements that no window covers when W holds NaN (stride 2 skipping a
+    # column); its float64 path leaves them 0, as the arithmetic says.
+    x = _nchw(A_prev, np.float64).requires_grad_(True)
+    w = _weight(W, np.float64).requires_grad_(True)
+    bt = None if b is None else torch.from_numpy(np.array(b.reshape(-1), dtype=np.float64, copy=True)).requires_grad_(True)
     y = _conv(x, w, bt, s, pads, d, g)
-    y.backward(_nchw(dZ, dt))
-    dA_prev = _nhwc(x.grad)
-    dW = np.ascontiguousarray(w.grad.permute(2, 3, 1, 0).numpy())
-    db = None if b is None else np.ascontiguousarray(bt.grad.numpy().reshape(1, 1, 1, -1))
+    y.backward(_nchw(dZ, np.float64))
+    dA_prev = _nhwc(x.grad).astype(dt)
+    dW = np.ascontiguousarray(w.grad.permute(2, 3, 1, 0).numpy(), dtype=dt)
+    db = None if b is None else np.ascontiguousarray(bt.grad.numpy().reshape(1, 1, 1, -1), dtype=dt)
     return dA_prev, dW, db
 
 

@@ -1,0 +1,204 @@
+"""The implementation under test runs in a worker process of its own.
+
+One worker per (test process, implementation): a fresh interpreter (`python -m
+convcheck.worker`, never a fork) that imports the implementation and makes every call into it.
+The suite's process never imports the implementation, so nothing the implementation does at
+import or during a call -- np.seterr, torch defaults, patching torch or convcheck's oracle,
+printing, crashing, hanging -- reaches the oracle, the tolerance policy or the verdict. Values
+cross as data (convcheck.wire). The worker reports what a call returned or raised, whether it
+wrote into its arguments, and the first warning raised from the implementation's own code
+(strict mode). A worker that dies is a finding ("crashed"); one that does not answer within the
+call timeout is killed, whatever it catches ("timeout"). A new worker is started for the next
+call. It is not a sandbox: the implementation runs with the user's rights and can touch files.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from . import wire
+
+IMPORT_TIMEOUT = 600.0  # importing is not a call: a cold torch import alone can take ~20 s
+
+
+class WorkerDied(Exception):
+    """The worker process ended while (or before) answering: how, in words."""
+
+
+class WorkerHung(Exception):
+    """The worker did not answer within the call timeout and was killed."""
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "it stopped answering"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+@dataclass
+class Ready:
+    name: str
+    functions: tuple  # the seed functions it defines (callables)
+    source: str  # its own file or package folder (strict mode's warning filter)
+    text_cnn: str | None  # why its TextCNN cannot be checked, or None
+
+
+class WorkerClient:
+    """The suite's side: starts the worker, sends calls, reads answers, kills and restarts."""
+
+    def __init__(self, spec: str, strict: bool = False):
+        self.spec, self.strict = spec, strict
+        self.process: subprocess.Popen | None = None
+        self.ready: Ready | None = None
+        self.starts = 0
+
+    # -- process --------------------------------------------------------------------------
+
+    def start(self) -> Ready:
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        self.process = subprocess.Popen([sys.executable, "-m", "convcheck.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.starts += 1
+        reply = self._exchange(("load", self.spec, self.strict), IMPORT_TIMEOUT)
+        if reply[0] != "ready":
+            self.stop()
+            raise ImportError(reply[1])
+        _, name, functions, source, text_cnn = reply
+        self.ready = Ready(name, tuple(functions), source, text_cnn)
+        return self.ready
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            for pipe in (self.process.stdin, self.process.stdout):
+                pipe.close()
+        self.process = None
+
+    # -- messages -------------------------------------------------------------------------
+
+    def _read_exactly(self, n: int, deadline: float) -> bytes:
+        out = self.process.stdout
+        chunks, got = [], 0
+        while got < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([out], [], [], remaining)[0]:
+                raise WorkerHung
+            chunk = os.read(out.fileno(), n - got)
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _exchange(self, message: Any, seconds: float) -> Any:
+        deadline = time.monotonic() + (seconds if seconds > 0 else 1e9)
+        try:
+            self.process.stdin.write(wire.dumps(message))
+            self.process.stdin.flush()
+            return wire.read_message(lambda n: self._read_exactly(n, deadline))
+        except WorkerHung:
+            self.stop()
+            raise
+        except (EOFError, BrokenPipeError, OSError):
+            code = self.process.wait()
+            self.stop()
+            raise WorkerDied(_describe_exit(code)) from None
+
+    def request(self, message: tuple, seconds: float) -> Any:
+        """Send one request (starting a worker if none runs) and return its answer."""
+        if not self.alive():
+            self.start()
+        return self._exchange(message, seconds)
+
+
+# ---- the worker's side ----------------------------------------------------------------------
+
+
+def _serve() -> None:
+    """Read requests from stdin, answer on the original stdout. What the implementation prints
+    goes to stderr (fd 1 is redirected), so it cannot corrupt the answers."""
+    from . import repro_template as R
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the suite's: it ends the run, and then this process
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    requests = sys.stdin.buffer
+
+    def read_exactly(n):
+        data = requests.read(n)
+        if len(data) < n:
+            raise EOFError
+        return data
+
+    module, sources, models = None, [], {}
+    while True:
+        try:
+            request = wire.read_message(read_exactly)
+        except EOFError:
+            return
+        op = request[0]
+        if op == "load":
+            _, spec, strict = request
+            try:
+                module = R.load_implementation(spec)
+            except R.CaseError as exc:
+                reply: Any = ("error", str(exc).replace("cannot import implementation", "importing", 1))
+            else:
+                from .implementations import SEED_FUNCTIONS, display_name
+
+                sources = [R.own_source(module)] if strict else []
+                reply = ("ready", display_name(spec), [f for f in SEED_FUNCTIONS if callable(getattr(module, f, None))],
+                         R.own_source(module), _text_cnn_status(module))
+        elif op == "model":
+            from . import text_cnn
+
+            try:
+                models[len(models)] = text_cnn.model_class(module)(module, request[1])
+                reply = ("returned", len(models) - 1, [], None)
+            except BaseException as exc:  # noqa: BLE001 - the implementation's class failed: reported
+                reply = ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError))
+        else:  # ("call", function, args) or ("method", model, name, args)
+            target = getattr(module, request[1], None) if op == "call" else getattr(models[request[1]], request[2], None)
+            args = list(request[-1])
+            before = R.snapshot(args)
+            try:
+                with R.own_warnings(sources) as own:
+                    result = target(*args)
+            except BaseException as exc:  # noqa: BLE001 - whatever it raised is the finding
+                reply = ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError))
+            else:
+                modified = [i for i, (old, new) in enumerate(zip(before, args)) if not R.same(old, new)]
+                warning = R.describe_warning(request[1] if op == "call" else request[2], own[0]) if own else None
+                reply = ("returned", result, modified, warning)
+        answers.write(wire.dumps(reply))
+        answers.flush()
+
+
+def _text_cnn_status(module) -> str | None:
+    from . import text_cnn
+
+    try:
+        text_cnn.model_class(module)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,0 +1,95 @@
+"""Meta-test: the implementation runs in its own process, so what it does cannot take the suite
+down, hang it, or forge its verdict.
+
+Each module in tests/impls/isolation/ misbehaves in one way: a segfault (ctypes) on some
+examples only, os.abort(), a hang inside a loop that swallows BaseException, or an import-time
+patch of torch.nn.functional, of convcheck's own oracle, of np.seterr or of torch's default
+dtype that would hide its real defect (or break the suite) if it ran in the suite's process.
+`convcheck verify MODULE -x --family forward` must exit 1 with the module's KIND: crashed,
+timeout, or the real mismatch. The wire format is checked on every layout the strategies draw.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from convcheck import wire
+from convcheck.properties.checks import needs_torch
+from convcheck.repro_template import LAYOUTS, with_layout
+
+ISOLATION = sorted((Path(__file__).resolve().parent / "impls" / "isolation").glob("*.py"))
+
+
+def _kind(module: Path) -> str:
+    import ast
+
+    for node in ast.parse(module.read_text()).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["KIND"]:
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{module.name} declares no KIND")
+
+
+@needs_torch
+@pytest.mark.parametrize("module", ISOLATION, ids=[m.stem for m in ISOLATION])
+def test_misbehaviour_is_a_finding_not_a_broken_suite(module, tmp_path):
+    report = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "convcheck.cli", "verify", str(module), "-x", "--family", "forward", "--call-timeout", "5",
+         "--report-json", str(report), "--repro-dir", str(tmp_path / "repros")],
+        capture_output=True, text=True, timeout=600,
+    )
+    kinds = sorted({k for r in json.loads(report.read_text())["rows"] for k in r["kinds"]}) if report.exists() else []
+    assert result.returncode == 1 and kinds == [_kind(module)], f"exit {result.returncode}, kinds {kinds}\n{result.stdout[-3000:]}"
+    if _kind(module) == "crashed" and "segfault" in module.stem:  # crashes only where the input has 3 rows: shrunk to that
+        assert "(1, 3, 1, 1)" in result.stdout, result.stdout[-3000:]
+
+
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    return (a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides and a.flags.writeable == b.flags.writeable
+            and a.flags.c_contiguous == b.flags.c_contiguous and np.array_equal(a, b, equal_nan=True))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.uint8, np.bool_, np.complex128])
+def test_wire_recreates_arrays_exactly(layout, dtype):
+    x = with_layout((np.arange(24).reshape(2, 3, 4, 1) % 5 - 2).astype(dtype), layout)
+    y = wire.read_message(_reader(wire.dumps(x)))
+    assert _same_array(x, y), (x.strides, y.strides, x.flags, y.flags)
+
+
+def test_wire_values_cross_as_themselves():
+    values = (None, True, 3, -2**70, 1.5, float("nan"), complex(1, -2), "same", np.int32(7), np.float32(0.25), np.bool_(True),
+              [1, (2, 3)], {"stride": np.int64(2), "pad": ((0, 1), (1, 0))}, np.zeros((0, 3)), np.arange(6)[::-2])
+    back = wire.read_message(_reader(wire.dumps(values)))
+    assert repr(back[:6]) == repr(values[:6]) and back[6:9] == values[6:9]
+    assert type(back[8]) is np.int32 and type(back[9]) is np.float32 and type(back[10]) is np.bool_
+    assert back[11] == [1, (2, 3)] and back[12] == values[12] and type(back[12]["stride"]) is np.int64
+    assert back[13].shape == (0, 3) and np.array_equal(back[14], values[14])
+
+
+def test_wire_does_not_carry_objects():
+    class Hostile:
+        def __reduce__(self):  # what pickle would run
+            raise AssertionError("executed")
+
+    back = wire.read_message(_reader(wire.dumps([Hostile(), np.array([object()], dtype=object)])))
+    assert all(isinstance(v, wire.Opaque) for v in back), back
+
+
+def _reader(data: bytes):
+    position = [0]
+
+    def read_exactly(n):
+        chunk = data[position[0] : position[0] + n]
+        if len(chunk) < n:
+            raise EOFError
+        position[0] += n
+        return chunk
+
+    return read_exactly
