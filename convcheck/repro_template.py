@@ -598,10 +598,14 @@ def main(argv=None):
     parser.add_argument("--impl", help="implementation to run instead of the recorded one")
     parser.add_argument("--case", default=os.path.dirname(os.path.abspath(__file__)), help="folder with case.json and arrays.npz")
     parser.add_argument("--plot", metavar="PNG", help="draw implementation, oracle and difference for the failing output")
+    parser.add_argument("--in-process", action="store_true", help="replay in this process (by default a child process "
+                        "replays it, so that an implementation that crashes its process is reported, exit 1)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_CANNOT_RUN if exc.code else EXIT_GONE
+    if not args.in_process:
+        return replay_in_child(args)
     try:
         case = load_case(args.case)
         arrays = load_arrays(args.case)
@@ -616,6 +620,22 @@ def main(argv=None):
         return EXIT_PRESENT
     print("passes: the mismatch is gone")
     return EXIT_GONE
+
+
+def replay_in_child(args):
+    """The replay in a fresh interpreter running this file: its exit status passes through; a
+    child killed by a signal or ended by os._exit is the implementation crashing: exit 1."""
+    import subprocess
+
+    command = [sys.executable, os.path.abspath(__file__), "--in-process", "--case", os.path.abspath(args.case)]
+    command += ["--impl", args.impl] if args.impl else []
+    command += ["--plot", args.plot] if args.plot else []
+    code = subprocess.call(command)
+    if code in (EXIT_GONE, EXIT_PRESENT, EXIT_CANNOT_RUN):
+        return code
+    how = f"killed by signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else f"exit status {code}"
+    print(f"STILL FAILS: [crashed] the implementation's process died during the replay ({how})")
+    return EXIT_PRESENT
 
 
 if __name__ == "__main__":
