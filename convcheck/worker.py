@@ -70,7 +70,8 @@ class WorkerClient:
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         self.process = subprocess.Popen([sys.executable, "-m", "convcheck.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.starts += 1
-        reply = self._exchange(("load", self.spec, self.strict), IMPORT_TIMEOUT)
+        self._send(("load", self.spec, self.strict))
+        reply = self._receive(IMPORT_TIMEOUT)
         if reply[0] != "ready":
             self.stop()
             raise ImportError(reply[1])
@@ -106,11 +107,18 @@ class WorkerClient:
             got += len(chunk)
         return b"".join(chunks)
 
-    def _exchange(self, message: Any, seconds: float) -> Any:
-        deadline = time.monotonic() + (seconds if seconds > 0 else 1e9)
+    def _send(self, message: Any) -> None:
         try:
             self.process.stdin.write(wire.dumps(message))
             self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            code = self.process.wait()
+            self.stop()
+            raise WorkerDied(_describe_exit(code)) from None
+
+    def _receive(self, seconds: float) -> Any:
+        deadline = time.monotonic() + (seconds if seconds > 0 else 1e9)
+        try:
             return wire.read_message(lambda n: self._read_exactly(n, deadline))
         except WorkerHung:
             self.stop()
@@ -124,7 +132,39 @@ class WorkerClient:
         """Send one request (starting a worker if none runs) and return its answer."""
         if not self.alive():
             self.start()
-        return self._exchange(message, seconds)
+        self._send(message)
+        return self._receive(seconds)
+
+    def request_each(self, messages: list, seconds: float):
+        """Send several requests in one message; yield their answers in order as the worker
+        streams them, each within `seconds` of the one before (so each call keeps its own time
+        limit). A caller that stops early (closes the generator) has the rest drained: a worker
+        that hangs or dies then is stopped silently, as the finding is the earlier answer. Any
+        other interruption (Ctrl-C) leaves the worker in an unknown state: it is stopped."""
+        if not self.alive():
+            self.start()
+        self._send(("batch", list(messages)))
+        pending = len(messages)
+        try:
+            while pending:
+                answer = self._receive(seconds)
+                pending -= 1
+                yield answer
+        except GeneratorExit:
+            try:
+                for _ in range(pending):
+                    self._receive(seconds)
+            except (WorkerHung, WorkerDied):
+                pass  # stopped by _receive
+            except BaseException:
+                self.stop()
+                raise
+            raise
+        except (WorkerHung, WorkerDied):
+            raise  # stopped by _receive
+        except BaseException:
+            self.stop()
+            raise
 
 
 # ---- the worker's side ----------------------------------------------------------------------
@@ -133,8 +173,6 @@ class WorkerClient:
 def _serve() -> None:
     """Read requests from stdin, answer on the original stdout. What the implementation prints
     goes to stderr (fd 1 is redirected), so it cannot corrupt the answers."""
-    from . import repro_template as R
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the suite's: it ends the run, and then this process
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
@@ -146,48 +184,58 @@ def _serve() -> None:
             raise EOFError
         return data
 
-    module, sources, models = None, [], {}
+    state = _Loaded()
     while True:
         try:
             request = wire.read_message(read_exactly)
         except EOFError:
             return
+        for one in request[1] if request[0] == "batch" else [request]:  # a batch: each answer sent as soon as it is made
+            answers.write(wire.dumps(state.answer(one)))
+            answers.flush()
+
+
+class _Loaded:
+    """The worker's state: the implementation's module, its warning sources, the models built."""
+
+    def __init__(self):
+        self.module, self.sources, self.models = None, [], {}
+
+    def answer(self, request: tuple) -> tuple:
+        from . import repro_template as R
+
         op = request[0]
         if op == "load":
             _, spec, strict = request
             try:
-                module = R.load_implementation(spec)
+                self.module = R.load_implementation(spec)
             except R.CaseError as exc:
-                reply: Any = ("error", str(exc).replace("cannot import implementation", "importing", 1))
-            else:
-                from .implementations import SEED_FUNCTIONS, display_name
+                return ("error", str(exc).replace("cannot import implementation", "importing", 1))
+            from .implementations import SEED_FUNCTIONS, display_name
 
-                sources = [R.own_source(module)] if strict else []
-                reply = ("ready", display_name(spec), [f for f in SEED_FUNCTIONS if callable(getattr(module, f, None))],
-                         R.own_source(module), _text_cnn_status(module))
-        elif op == "model":
+            self.sources = [R.own_source(self.module)] if strict else []
+            return ("ready", display_name(spec), [f for f in SEED_FUNCTIONS if callable(getattr(self.module, f, None))],
+                    R.own_source(self.module), _text_cnn_status(self.module))
+        if op == "model":
             from . import text_cnn
 
             try:
-                models[len(models)] = text_cnn.model_class(module)(module, request[1])
-                reply = ("returned", len(models) - 1, [], None)
+                self.models[len(self.models)] = text_cnn.model_class(self.module)(self.module, request[1])
             except BaseException as exc:  # noqa: BLE001 - the implementation's class failed: reported
-                reply = ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError))
-        else:  # ("call", function, args) or ("method", model, name, args)
-            target = getattr(module, request[1], None) if op == "call" else getattr(models[request[1]], request[2], None)
-            args = list(request[-1])
-            before = R.snapshot(args)
-            try:
-                with R.own_warnings(sources) as own:
-                    result = target(*args)
-            except BaseException as exc:  # noqa: BLE001 - whatever it raised is the finding
-                reply = ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError))
-            else:
-                modified = [i for i, (old, new) in enumerate(zip(before, args)) if not R.same(old, new)]
-                warning = R.describe_warning(request[1] if op == "call" else request[2], own[0]) if own else None
-                reply = ("returned", result, modified, warning)
-        answers.write(wire.dumps(reply))
-        answers.flush()
+                return ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError))
+            return ("returned", len(self.models) - 1, [], None)
+        # ("call", function, args) or ("method", model, name, args)
+        name = request[1] if op == "call" else request[2]
+        target = getattr(self.module, name, None) if op == "call" else getattr(self.models[request[1]], name, None)
+        args = list(request[-1])
+        before = R.snapshot(args)
+        try:
+            with R.own_warnings(self.sources) as own:
+                result = target(*args)
+        except BaseException as exc:  # noqa: BLE001 - whatever it raised is the finding
+            return ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError))
+        modified = [i for i, (old, new) in enumerate(zip(before, args)) if not R.same(old, new)]
+        return ("returned", result, modified, R.describe_warning(name, own[0]) if own else None)
 
 
 def _text_cnn_status(module) -> str | None:

@@ -122,28 +122,34 @@ class CrashLimit:
     seen = 0  # in the current test; the plugin resets it
 
 
-def _remote(fn: Remote, name: str, args: tuple):
-    """The call made in the implementation's worker: (what it returned, the positions of the
-    arguments it wrote into, its first own warning), or the exception it raised re-raised here
-    as a RemoteError; a dead or hung worker becomes a finding."""
+def _remote_each(fn: Remote, name: str, calls: list):
+    """The calls made in the implementation's worker, sent in one message: for each, in order,
+    (what it returned, the positions of the arguments it wrote into, its first own warning), or
+    the exception it raised re-raised here as a RemoteError; a dead or hung worker becomes a
+    finding."""
     from convcheck.worker import WorkerDied, WorkerHung
 
+    answers = fn.impl.worker.request_each([fn.request(args) for args in calls], CallLimit.seconds)
     try:
-        reply = fn.impl.worker.request(fn.request(args), CallLimit.seconds)
-    except WorkerHung:
-        raise CallTimeout from None
-    except WorkerDied as exc:
-        CrashLimit.seen += 1
-        message = f"{name}: the implementation's process died during the call ({exc})"
-        if CrashLimit.seen > CrashLimit.per_test:
-            raise CallCrashed(f"[crashed] {message}; {CrashLimit.per_test} restarts in this test, so it ends here and the "
-                              "example shown may not be minimal") from None
-        raise CheckFailure("crashed", message) from None
-    if reply[0] == "raised":
-        _, type_name, message, value_error = reply
-        raise (RemoteValueError if value_error else RemoteError)(f"{type_name}: {message}" if not value_error else message, type_name)
-    _, result, modified, warning = reply
-    return result, modified, warning
+        for _ in calls:
+            try:
+                reply = next(answers)
+            except WorkerHung:
+                raise CallTimeout from None
+            except WorkerDied as exc:
+                CrashLimit.seen += 1
+                message = f"{name}: the implementation's process died during the call ({exc})"
+                if CrashLimit.seen > CrashLimit.per_test:
+                    raise CallCrashed(f"[crashed] {message}; {CrashLimit.per_test} restarts in this test, so it ends here and the "
+                                      "example shown may not be minimal") from None
+                raise CheckFailure("crashed", message) from None
+            if reply[0] == "raised":
+                _, type_name, message, value_error = reply
+                raise (RemoteValueError if value_error else RemoteError)(f"{type_name}: {message}" if not value_error else message, type_name)
+            _, result, modified, warning = reply
+            yield result, modified, warning
+    finally:
+        answers.close()
 
 
 class RemoteError(Exception):
@@ -171,6 +177,24 @@ def call(fn: Callable, name: str, *args: Any, valid: bool | None = True) -> Any:
     Either way, every argument must be unchanged afterwards, and under --strict-warnings the
     implementation's own code must not have raised a warning.
     """
+    return call_each(fn, name, [args], valid=valid)[0]
+
+
+def call_each(fn: Callable, name: str, calls: list, valid: bool | None = True) -> list:
+    """[call(fn, name, *args, valid=valid) for args in calls], stopping at the first failure.
+    Isolated, the calls go to the worker in one message and their answers stream back, each call
+    under its own time limit: one round trip instead of one per call. The calls must not depend
+    on each other's results."""
+    replies = _remote_each(fn, name, calls) if isinstance(fn, Remote) else None
+    try:
+        return [_checked_call(fn, name, args, valid, replies) for args in calls]
+    finally:
+        if replies is not None:
+            replies.close()
+
+
+def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, replies) -> Any:
+    """One call of call_each: made here, or its answer taken from the worker's `replies`."""
     before = [snapshot(a) for a in args]
     Recorder.record_call(name, args, before, valid)
     modified: list = []
@@ -178,7 +202,7 @@ def call(fn: Callable, name: str, *args: Any, valid: bool | None = True) -> Any:
     try:
         if isinstance(fn, Remote):  # isolated: the worker makes the call, checks its arguments, collects its warnings
             with _guarded():
-                result, modified, warning = _remote(fn, name, args)
+                result, modified, warning = next(replies)
             own = [warning] if warning else []
         else:
             with _guarded(), own_warnings(StrictWarnings.sources) as own:
@@ -191,7 +215,7 @@ def call(fn: Callable, name: str, *args: Any, valid: bool | None = True) -> Any:
             raise CheckFailure("rejected valid", f"{name} raised ValueError on a valid input: {exc}") from exc
         result = None if valid is False else REJECTED
     except CheckFailure:
-        if isinstance(fn, Remote):  # a crash of the worker, found by _remote
+        if isinstance(fn, Remote):  # a crash of the worker, found by _remote_each
             raise
         raise _raised(name, sys.exc_info()[1]) from None
     except RemoteError as exc:

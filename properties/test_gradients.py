@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from convcheck.oracle.tolerances import fd_tolerance
 from convcheck.properties import strategies as S
-from convcheck.properties.asserts import CheckFailure, Stats, call
+from convcheck.properties.asserts import CheckFailure, Stats, call_each
 from convcheck.properties.checks import require
 from convcheck.repro import Recorder
 
@@ -37,8 +37,8 @@ class GradSpec(S.ShownByRepr):
     requires: tuple
     samples: Callable  # api -> strategy of ConvCase / PoolCase
     wrt: str  # the argument differentiated: "A_prev", "W" or "b"
-    forward: Callable  # (impl, case, args) -> output array
-    backward: Callable  # (impl, case, upstream) -> dict argument name -> gradient
+    forward: Callable  # (impl, case, [args, ...]) -> [output array, ...]: one round trip to an isolated implementation
+    backward: Callable  # (impl, case, [upstream, ...]) -> [dict argument name -> gradient, ...]
     step: float
     bound: Callable  # (case, args) -> bound on |any element of the forward output|
     n_terms: Callable  # case -> terms summed in any element of forward or backward
@@ -51,13 +51,14 @@ def _conv_args(case):
     return {"A_prev": case.A_prev, "W": case.W, "b": case.b}
 
 
-def _conv_forward(impl, case, args):
-    return call(impl.conv_forward, "conv_forward", args["A_prev"], args["W"], args["b"], case.hparameters)[0]
+def _conv_forward(impl, case, each):
+    calls = [(args["A_prev"], args["W"], args["b"], case.hparameters) for args in each]
+    return [out[0] for out in call_each(impl.conv_forward, "conv_forward", calls)]
 
 
-def _conv_backward(impl, case, dZ):
-    grads = call(impl.conv_backward, "conv_backward", dZ, (case.A_prev, case.W, case.b, case.hparameters))
-    return dict(zip(("A_prev", "W", "b"), grads))
+def _conv_backward(impl, case, upstreams):
+    calls = [(dZ, (case.A_prev, case.W, case.b, case.hparameters)) for dZ in upstreams]
+    return [dict(zip(("A_prev", "W", "b"), grads)) for grads in call_each(impl.conv_backward, "conv_backward", calls)]
 
 
 def _conv_bound(case, args):
@@ -72,12 +73,14 @@ def _conv_terms(case):
     return max(kh * kw * c_in + 1, kh * kw * n_C, m * n_H * n_W)
 
 
-def _pool_forward(impl, case, args):
-    return call(impl.pool_forward, "pool_forward", args["A_prev"], case.hparameters, case.mode)[0]
+def _pool_forward(impl, case, each):
+    calls = [(args["A_prev"], case.hparameters, case.mode) for args in each]
+    return [out[0] for out in call_each(impl.pool_forward, "pool_forward", calls)]
 
 
-def _pool_backward(impl, case, dA):
-    return {"A_prev": call(impl.pool_backward, "pool_backward", dA, (case.A_prev, case.hparameters), case.mode)}
+def _pool_backward(impl, case, upstreams):
+    calls = [(dA, (case.A_prev, case.hparameters), case.mode) for dA in upstreams]
+    return [{"A_prev": grad} for grad in call_each(impl.pool_backward, "pool_backward", calls)]
 
 
 def _pool_terms(case):
@@ -182,9 +185,9 @@ def test_gradient_directional(impl, spec, data):
     v = rng.uniform(-1, 1, x.shape)
     _precondition(spec, case, np.abs(v).max())
     plus, minus = (_perturbed(spec, case, v, sign) for sign in (1, -1))
-    f_plus, f_minus = spec.forward(impl, case, plus), spec.forward(impl, case, minus)
+    f_plus, f_minus = spec.forward(impl, case, [plus, minus])
     u = rng.standard_normal(np.shape(f_plus))
-    grad = spec.backward(impl, case, u)[spec.wrt]
+    grad = spec.backward(impl, case, [u])[0][spec.wrt]
     lhs = float(np.sum(u * (f_plus - f_minus))) / (2 * spec.step)
     rhs = float(np.sum(grad * v))
     bound = max(spec.bound(case, plus), spec.bound(case, minus))
@@ -211,22 +214,15 @@ def test_gradient_full_jacobian(impl, spec, data):
     Recorder.start(spec.function, "gradient", "gradient")
     x = _args(case)[spec.wrt]
     _precondition(spec, case, 1.0)
-    out0 = spec.forward(impl, case, _args(case))
+    (out0,) = spec.forward(impl, case, [_args(case)])
     assume(x.size <= MAX_JACOBIAN and np.size(out0) <= MAX_JACOBIAN)
-    J_fd = np.empty((np.size(out0), x.size))
-    bound = 0.0
-    for i in range(x.size):
-        e = np.zeros(x.size)
-        e[i] = 1.0
-        e = e.reshape(x.shape)
-        plus, minus = (_perturbed(spec, case, e, sign) for sign in (1, -1))
-        J_fd[:, i] = (spec.forward(impl, case, plus) - spec.forward(impl, case, minus)).ravel() / (2 * spec.step)
-        bound = max(bound, spec.bound(case, plus), spec.bound(case, minus))
-    J_bw = np.empty_like(J_fd)
-    for j in range(np.size(out0)):
-        u = np.zeros(np.size(out0))
-        u[j] = 1.0
-        J_bw[j] = spec.backward(impl, case, u.reshape(np.shape(out0)))[spec.wrt].ravel()
+    units = np.eye(x.size).reshape((x.size, *x.shape))
+    perturbed = [_perturbed(spec, case, e, sign) for e in units for sign in (1, -1)]
+    outputs = spec.forward(impl, case, perturbed)
+    J_fd = np.stack([(plus - minus).ravel() for plus, minus in zip(outputs[::2], outputs[1::2])], axis=1) / (2 * spec.step)
+    bound = max(spec.bound(case, args) for args in perturbed)
+    upstreams = np.eye(np.size(out0)).reshape((np.size(out0), *np.shape(out0)))
+    J_bw = np.stack([grads[spec.wrt].ravel() for grads in spec.backward(impl, case, list(upstreams))])
     tol = np.array([[fd_tolerance(bound / spec.step + abs(jb), spec.n_terms(case)) for jb in row] for row in J_bw])
     ratio = np.abs(J_fd - J_bw) / tol
     worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
@@ -236,7 +232,7 @@ def test_gradient_full_jacobian(impl, spec, data):
         in_index = np.unravel_index(worst[1], x.shape)
         u, v = np.zeros(np.shape(out0)), np.zeros(x.shape)
         u[out_index], v[in_index] = 1.0, 1.0
-        spec.backward(impl, case, u)  # the replayable call: backward of this unit upstream gradient
+        spec.backward(impl, case, [u])  # the replayable call: backward of this unit upstream gradient
         _record(spec, case, u, v, float(tol[worst]))
         raise CheckFailure(
             "values",

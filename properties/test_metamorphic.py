@@ -23,7 +23,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from convcheck.oracle.tolerances import coarser, tolerance
 from convcheck.properties import strategies as S
-from convcheck.properties.asserts import assert_close, call
+from convcheck.properties.asserts import assert_close, call, call_each
 from convcheck.properties.checks import require
 from convcheck.properties.ops import OPS_BY_NAME
 
@@ -52,19 +52,31 @@ def _out_shape(case) -> tuple:
     return S.conv_output_shape(case) if _is_conv(case) else S.pool_output_shape(case)
 
 
+def _forwards(impl, cases: list) -> list:
+    """The forward output of each case (all of one layer), in one round trip to an isolated implementation."""
+    if _is_conv(cases[0]):
+        outs = call_each(impl.conv_forward, "conv_forward", [(c.A_prev, c.W, c.b, c.hparameters) for c in cases])
+    else:
+        outs = call_each(impl.pool_forward, "pool_forward", [(c.A_prev, c.hparameters, c.mode) for c in cases])
+    return [out[0] for out in outs]
+
+
 def _forward(impl, case) -> np.ndarray:
-    if _is_conv(case):
-        return call(impl.conv_forward, "conv_forward", case.A_prev, case.W, case.b, case.hparameters)[0]
-    return call(impl.pool_forward, "pool_forward", case.A_prev, case.hparameters, case.mode)[0]
+    return _forwards(impl, [case])[0]
+
+
+def _backwards(impl, pairs: list) -> list:
+    """For each (case, upstream gradient), all of one layer: (dA_prev, dW, db) for conv ((dA_prev,
+    dW) without a bias), (dA_prev,) for pool; the cache is built directly. One round trip."""
+    if not _is_conv(pairs[0][0]):
+        calls = [(g, (c.A_prev, c.hparameters), c.mode) for c, g in pairs]
+        return [(dA,) for dA in call_each(impl.pool_backward, "pool_backward", calls)]
+    outs = call_each(impl.conv_backward, "conv_backward", [(g, (c.A_prev, c.W, c.b, c.hparameters)) for c, g in pairs])
+    return [out[:2] if c.b is None else out for out, (c, _) in zip(outs, pairs)]
 
 
 def _backward(impl, case, grad) -> tuple:
-    """(dA_prev, dW, db) for conv ((dA_prev, dW) without a bias), (dA_prev,) for pool; the cache
-    is built directly."""
-    if not _is_conv(case):
-        return (call(impl.pool_backward, "pool_backward", grad, (case.A_prev, case.hparameters), case.mode),)
-    out = call(impl.conv_backward, "conv_backward", grad, (case.A_prev, case.W, case.b, case.hparameters))
-    return out[:2] if case.b is None else out
+    return _backwards(impl, [(case, grad)])[0]
 
 
 def _draw_case(data, layer, api="tutorial", **kw):
@@ -135,7 +147,7 @@ def _check_linearity(impl, data, field):
     x2 = data.draw(S.float_arrays(x1.shape, x1.dtype, S.VALUE_KINDS), label=f"second {field}")
     alpha, beta = data.draw(SCALARS, label="alpha"), data.draw(SCALARS, label="beta")
     cases = [replace(case, **{field: x}) for x in (alpha * x1 + beta * x2, x1, x2)]
-    Z, Z1, Z2 = (_forward(impl, c) - _bias(case) for c in cases)
+    Z, Z1, Z2 = (out - _bias(case) for out in _forwards(impl, cases))
     bound = _conv_bound(cases[0]) + abs(alpha) * _conv_bound(cases[1]) + abs(beta) * _conv_bound(cases[2])
     tol = tolerance(bound, _conv_terms(case) + 5, np.float64)  # + combining inputs, subtracting b, combining outputs
     what = f"conv(alpha*{field}1 + beta*{field}2) - b vs alpha*(conv({field}1) - b) + beta*(conv({field}2) - b)"
@@ -192,12 +204,13 @@ def test_batch_independence(impl, layer, data):
     case = _draw_case(data, layer, api=impl.api)
     grad = _draw_gradient(data, case)
     parts = [(replace(case, A_prev=case.A_prev[i : i + 1]), grad[i : i + 1]) for i in range(grad.shape[0])]
-    Z = np.concatenate([_forward(impl, c) for c, _ in parts])
-    assert_close(_forward(impl, case), Z, _forward_tol(case), f"{layer} forward of the batch vs its examples stacked")
-    per_example = list(zip(*(_backward(impl, c, g) for c, g in parts)))
+    *pieces, whole = _forwards(impl, [c for c, _ in parts] + [case])
+    assert_close(whole, np.concatenate(pieces), _forward_tol(case), f"{layer} forward of the batch vs its examples stacked")
+    *per_example, whole_grads = _backwards(impl, parts + [(case, grad)])
+    per_example = list(zip(*per_example))
     expected = [np.concatenate(per_example[0])] + [np.sum(g, axis=0, dtype=np.float64) for g in per_example[1:]]
     dtype, m = np.result_type(_dtype(case), grad), grad.shape[0]
-    for name, got, want, (M, n) in zip(GRADIENTS[layer], _backward(impl, case, grad), expected, _grad_bounds(case, grad)):
+    for name, got, want, (M, n) in zip(GRADIENTS[layer], whole_grads, expected, _grad_bounds(case, grad)):
         how = "stacked" if name == "dA_prev" else "summed"
         assert_close(got, want, tolerance(2 * M, n + m, dtype), f"{layer} backward: {name} of the batch vs its examples' {how}")
 
@@ -225,10 +238,11 @@ def test_channel_permutation(impl, layer, data):
     summation order)."""
     require(impl, REQUIRES[layer][:1])
     case = _draw_case(data, layer, api=impl.api, max_channels=4)  # 4 channels: most permutations are not rotations
-    Z, tol = _forward(impl, case), _forward_tol(case)
+    tol = _forward_tol(case)
     if layer == "pool":
         q = np.array(data.draw(st.permutations(range(case.A_prev.shape[3])), label="channel permutation"))
-        assert_close(_forward(impl, replace(case, A_prev=case.A_prev[..., q])), Z[..., q], tol, "pool of channel-permuted A_prev vs permuted pool")
+        Z, permuted = _forwards(impl, [case, replace(case, A_prev=case.A_prev[..., q])])
+        assert_close(permuted, Z[..., q], tol, "pool of channel-permuted A_prev vs permuted pool")
         return
     groups, (_, _, c_in, n_C) = case.hparameters.get("groups", 1), case.W.shape
     c_out = n_C // groups
@@ -237,11 +251,12 @@ def test_channel_permutation(impl, layer, data):
     q = _blocks(group_order, [np.arange(c_in)] * groups)
     b = None if case.b is None else case.b[..., p]
     outputs_permuted = replace(case, A_prev=case.A_prev[..., q], W=case.W[..., p], b=b)
-    assert_close(_forward(impl, outputs_permuted), Z[..., p], tol, "conv with output channels (and their input groups) permuted vs Z[..., p]")
     orders = _draw_orders(data, groups, c_in, "input channel")
     W = np.concatenate([case.W[:, :, order, k * c_out : (k + 1) * c_out] for k, order in enumerate(orders)], axis=3)
     inputs_permuted = replace(case, A_prev=case.A_prev[..., _blocks(range(groups), orders)], W=W)
-    assert_close(_forward(impl, inputs_permuted), Z, tol, "conv with input channels permuted within their groups (A_prev and W) vs Z")
+    Z, Z_outputs_permuted, Z_inputs_permuted = _forwards(impl, [case, outputs_permuted, inputs_permuted])
+    assert_close(Z_outputs_permuted, Z[..., p], tol, "conv with output channels (and their input groups) permuted vs Z[..., p]")
+    assert_close(Z_inputs_permuted, Z, tol, "conv with input channels permuted within their groups (A_prev and W) vs Z")
 
 
 def _strides(case) -> tuple:
@@ -279,7 +294,8 @@ def test_translation_by_stride(impl, layer, data):
     hp = {**case.hparameters, "pad": 0} if _is_conv(case) or "pad" in case.hparameters else case.hparameters
     whole, cropped = (replace(case, A_prev=a, hparameters=hp) for a in (A, A[:, sh * k_h :, sw * k_w :]))
     what = f"{layer} of A_prev[:, {sh * k_h}:, {sw * k_w}:] vs {layer}(A_prev)[:, {k_h}:, {k_w}:]"
-    assert_close(_forward(impl, cropped), _forward(impl, whole)[:, k_h:, k_w:], _forward_tol(whole), what)
+    Z_cropped, Z_whole = _forwards(impl, [cropped, whole])
+    assert_close(Z_cropped, Z_whole[:, k_h:, k_w:], _forward_tol(whole), what)
 
 
 @METAMORPHIC
@@ -318,13 +334,13 @@ def test_pooling_laws(impl, data):
     case = _draw_case(data, "pool", api=impl.api)
     hps = _mean_of_real_elements(case)
     dtype, n = _dtype(case), _window_size(case) + 1
-    top, mean = (_forward(impl, replace(case, mode=mode, hparameters=hps[mode])) for mode in ("max", "average"))
+    top, mean = _forwards(impl, [replace(case, mode=mode, hparameters=hps[mode]) for mode in ("max", "average")])
     assert_close(np.maximum(mean, top), top, tolerance(_amax(case.A_prev), n, dtype), "average pool <= max pool")
     c = dtype.type(data.draw(st.floats(-1e6, 1e6, width=32, allow_subnormal=False), label="c"))
-    for mode, terms in (("max", 0), ("average", n)):
-        constant = replace(case, A_prev=np.full(case.A_prev.shape, c, dtype), mode=mode, hparameters=hps[mode])
+    constants = [replace(case, A_prev=np.full(case.A_prev.shape, c, dtype), mode=mode, hparameters=hps[mode]) for mode in ("max", "average")]
+    for constant, terms, got in zip(constants, (0, n), _forwards(impl, constants)):
         tol = tolerance(abs(c), terms, dtype)
-        assert_close(_forward(impl, constant), np.full(_out_shape(constant), c), tol, f"{mode} pool of constant {c!r}")
+        assert_close(got, np.full(_out_shape(constant), c), tol, f"{constant.mode} pool of constant {c!r}")
 
 
 @METAMORPHIC
@@ -360,7 +376,7 @@ def test_padding_only_windows_send_no_gradient(impl, data):
     out = _forward(impl, case)
     assert_close(np.where(only_padding, out, -np.inf), np.full(out.shape, -np.inf), 0.0, "max pool: windows that see only padding give -inf")
     dA = _draw_gradient(data, case)
-    kept, zeroed = (_backward(impl, case, g)[0] for g in (dA, np.where(only_padding, 0, dA).astype(dA.dtype)))
+    kept, zeroed = (grads[0] for grads in _backwards(impl, [(case, g) for g in (dA, np.where(only_padding, 0, dA).astype(dA.dtype))]))
     (bound, n), = _grad_bounds(case, dA)
     tol = tolerance(2 * bound, n, coarser(np.result_type(_dtype(case), dA), kept.dtype))
     assert_close(kept, zeroed, tol, "max pool_backward: dA_prev with vs without the dA of windows that see only padding")

@@ -98,3 +98,64 @@ def _reader(data: bytes):
         return chunk
 
     return read_exactly
+
+
+# ---- several calls in one round trip (convcheck.worker.WorkerClient.request_each) ----------
+
+BATCHED = '''
+import os
+import time
+
+
+def zero_pad(X, pad):
+    if pad == "sleep":
+        time.sleep(0.8)
+    elif pad == "hang":
+        time.sleep(600)
+    elif pad == "exit":
+        os._exit(7)
+    return X
+'''
+
+
+@pytest.fixture
+def batched_worker(tmp_path):
+    from convcheck.worker import WorkerClient
+
+    module = tmp_path / "batched.py"
+    module.write_text(BATCHED)
+    client = WorkerClient(str(module))
+    client.start()
+    yield client
+    client.stop()
+
+
+def _calls(*pads):
+    return [("call", "zero_pad", [np.full(3, k, dtype=np.float64), pad]) for k, pad in enumerate(pads)]
+
+
+def test_batched_answers_stream_in_order_each_within_its_own_time_limit(batched_worker):
+    answers = list(batched_worker.request_each(_calls("sleep", "sleep", "sleep", 0), 1.5))  # 2.4 s in all, 0.8 s each
+    assert [a[0] for a in answers] == ["returned"] * 4
+    assert [float(a[1][0]) for a in answers] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_batched_caller_that_stops_early_leaves_a_usable_worker(batched_worker):
+    answers = batched_worker.request_each(_calls(0, "sleep", 0), 5)
+    assert next(answers)[0] == "returned"
+    answers.close()  # the remaining answers are drained, not left in the pipe
+    assert float(batched_worker.request(_calls(0)[0], 5)[1][0]) == 0.0
+    assert batched_worker.starts == 1
+
+
+@pytest.mark.parametrize("pad, error, words", [("hang", "WorkerHung", None), ("exit", "WorkerDied", "exit status 7")])
+def test_batched_hang_or_death_is_reported_at_its_own_call(batched_worker, pad, error, words):
+    from convcheck import worker
+
+    answers = batched_worker.request_each(_calls(0, pad, 0), 1.0)
+    assert next(answers)[0] == "returned"
+    with pytest.raises(getattr(worker, error)) as raised:
+        next(answers)
+    assert words is None or words in str(raised.value)
+    assert not batched_worker.alive()
+    assert float(batched_worker.request(_calls(0)[0], 5)[1][0]) == 0.0 and batched_worker.starts == 2
