@@ -41,9 +41,51 @@ def _span(x: np.ndarray) -> tuple[int, int]:
     return lo, hi
 
 
-def _encode(value: Any, buffers: list, depth: int = 0) -> Any:
+@dataclass(frozen=True)
+class Ref:
+    """In an answer: the very array the call was given at `path` (positions into its arguments).
+    It does not cross again; the suite puts its own array there (wire.resolve), as an in-process
+    call returning its argument would."""
+
+    path: tuple
+
+
+def argument_paths(args: list) -> dict:
+    """id -> path of every array in args (nested in lists and tuples), for dumps(known=...)."""
+    paths: dict = {}
+
+    def walk(value, path):
+        if isinstance(value, np.ndarray):
+            paths.setdefault(id(value), path)
+        elif isinstance(value, (list, tuple)) and len(path) < MAX_DEPTH:
+            for i, v in enumerate(value):
+                walk(v, (*path, i))
+
+    walk(args, ())
+    return paths
+
+
+def resolve(value: Any, args: list) -> Any:
+    """value with each Ref replaced by the array of args it names."""
+    if isinstance(value, Ref):
+        try:
+            for i in value.path:
+                args = args[i]
+        except (IndexError, TypeError, KeyError):
+            return Opaque("reference", f"no argument at {list(value.path)}")
+        return args if isinstance(args, np.ndarray) else Opaque("reference", f"no array at {list(value.path)}")
+    if isinstance(value, (list, tuple)):
+        return type(value)(resolve(v, args) for v in value)
+    if isinstance(value, dict):
+        return {k: resolve(v, args) for k, v in value.items()}
+    return value
+
+
+def _encode(value: Any, buffers: list, depth: int = 0, known: dict | None = None) -> Any:
     if depth > MAX_DEPTH:
         return {"o": ["nested too deeply", ""]}
+    if known and isinstance(value, np.ndarray) and id(value) in known:
+        return {"r": list(known[id(value)])}
     if isinstance(value, np.ndarray):
         value = np.asarray(value)  # a subclass (matrix, masked array) as the plain array it holds
     if isinstance(value, np.ndarray) and value.dtype.kind in ARRAY_KINDS and not value.dtype.fields:
@@ -65,9 +107,9 @@ def _encode(value: Any, buffers: list, depth: int = 0) -> Any:
     if isinstance(value, complex):
         return {"c": [repr(value.real), repr(value.imag)]}
     if isinstance(value, (list, tuple)):  # subclasses (a namedtuple) as the plain container
-        return {"l" if isinstance(value, list) else "t": [_encode(v, buffers, depth + 1) for v in value]}
+        return {"l" if isinstance(value, list) else "t": [_encode(v, buffers, depth + 1, known) for v in value]}
     if isinstance(value, dict):
-        return {"d": [[_encode(k, buffers, depth + 1), _encode(v, buffers, depth + 1)] for k, v in value.items()]}
+        return {"d": [[_encode(k, buffers, depth + 1, known), _encode(v, buffers, depth + 1, known)] for k, v in value.items()]}
     try:
         text = repr(value)[:80]
     except Exception:  # noqa: BLE001 - a hostile __repr__ is just one more opaque value
@@ -106,13 +148,16 @@ def _decode(tree: Any, buffers: list) -> Any:
         return {_decode(k, buffers): _decode(v, buffers) for k, v in payload}
     if tag == "o":
         return Opaque(*payload)
+    if tag == "r":
+        return Ref(tuple(payload))
     raise ValueError(f"unknown tag {tag!r}")
 
 
-def dumps(value: Any) -> bytes:
-    """One framed message: header length, JSON header, then each buffer with its length."""
+def dumps(value: Any, known: dict | None = None) -> bytes:
+    """One framed message: header length, JSON header, then each buffer with its length. Arrays
+    whose id is in `known` (argument_paths) cross as a Ref to their path."""
     buffers: list = []
-    header = json.dumps(_encode(value, buffers)).encode()
+    header = json.dumps(_encode(value, buffers, 0, known)).encode()
     parts = [struct.pack("<QQ", len(header), len(buffers)), header]
     for data in buffers:
         parts += [struct.pack("<Q", len(data)), data]

@@ -61,6 +61,7 @@ class WorkerClient:
     def __init__(self, spec: str, strict: bool = False):
         self.spec, self.strict = spec, strict
         self.process: subprocess.Popen | None = None
+        self._unread = bytearray()
         self.ready: Ready | None = None
         self.starts = 0
 
@@ -90,22 +91,25 @@ class WorkerClient:
             for pipe in (self.process.stdin, self.process.stdout):
                 pipe.close()
         self.process = None
+        self._unread = bytearray()
 
     # -- messages -------------------------------------------------------------------------
 
     def _read_exactly(self, n: int, deadline: float) -> bytes:
+        """n bytes of the worker's answers; what arrives beyond them is kept for the next read
+        (one system call per answer, not one per field)."""
         out = self.process.stdout
-        chunks, got = [], 0
-        while got < n:
+        while len(self._unread) < n:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([out], [], [], remaining)[0]:
                 raise WorkerHung
-            chunk = os.read(out.fileno(), n - got)
+            chunk = os.read(out.fileno(), max(n - len(self._unread), 1 << 16))
             if not chunk:
                 raise EOFError
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
+            self._unread += chunk
+        data = bytes(self._unread[:n])
+        del self._unread[:n]
+        return data
 
     def _send(self, message: Any) -> None:
         try:
@@ -191,7 +195,7 @@ def _serve() -> None:
         except EOFError:
             return
         for one in request[1] if request[0] == "batch" else [request]:  # a batch: each answer sent as soon as it is made
-            answers.write(wire.dumps(state.answer(one)))
+            answers.write(wire.dumps(*state.answer(one)))
             answers.flush()
 
 
@@ -202,6 +206,7 @@ class _Loaded:
         self.module, self.sources, self.models = None, [], {}
 
     def answer(self, request: tuple) -> tuple:
+        """(the answer, the arrays it may name by reference: the call's unmodified arguments)."""
         from . import repro_template as R
 
         op = request[0]
@@ -210,20 +215,20 @@ class _Loaded:
             try:
                 self.module = R.load_implementation(spec)
             except R.CaseError as exc:
-                return ("error", str(exc).replace("cannot import implementation", "importing", 1))
+                return ("error", str(exc).replace("cannot import implementation", "importing", 1)), None
             from .implementations import SEED_FUNCTIONS, display_name
 
             self.sources = [R.own_source(self.module)] if strict else []
             return ("ready", display_name(spec), [f for f in SEED_FUNCTIONS if callable(getattr(self.module, f, None))],
-                    R.own_source(self.module), _text_cnn_status(self.module))
+                    R.own_source(self.module), _text_cnn_status(self.module)), None
         if op == "model":
             from . import text_cnn
 
             try:
                 self.models[len(self.models)] = text_cnn.model_class(self.module)(self.module, request[1])
             except BaseException as exc:  # noqa: BLE001 - the implementation's class failed: reported
-                return ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError))
-            return ("returned", len(self.models) - 1, [], None)
+                return ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError)), None
+            return ("returned", len(self.models) - 1, [], None), None
         # ("call", function, args) or ("method", model, name, args)
         name = request[1] if op == "call" else request[2]
         target = getattr(self.module, name, None) if op == "call" else getattr(self.models[request[1]], name, None)
@@ -233,9 +238,10 @@ class _Loaded:
             with R.own_warnings(self.sources) as own:
                 result = target(*args)
         except BaseException as exc:  # noqa: BLE001 - whatever it raised is the finding
-            return ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError))
+            return ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError)), None
         modified = [i for i, (old, new) in enumerate(zip(before, args)) if not R.same(old, new)]
-        return ("returned", result, modified, R.describe_warning(name, own[0]) if own else None)
+        known = {k: path for k, path in wire.argument_paths(args).items() if path[0] not in modified}
+        return ("returned", result, modified, R.describe_warning(name, own[0]) if own else None), known
 
 
 def _text_cnn_status(module) -> str | None:

@@ -127,11 +127,12 @@ def _remote_each(fn: Remote, name: str, calls: list):
     (what it returned, the positions of the arguments it wrote into, its first own warning), or
     the exception it raised re-raised here as a RemoteError; a dead or hung worker becomes a
     finding."""
+    from convcheck import wire
     from convcheck.worker import WorkerDied, WorkerHung
 
     answers = fn.impl.worker.request_each([fn.request(args) for args in calls], CallLimit.seconds)
     try:
-        for _ in calls:
+        for args in calls:
             try:
                 reply = next(answers)
             except WorkerHung:
@@ -147,7 +148,7 @@ def _remote_each(fn: Remote, name: str, calls: list):
                 _, type_name, message, value_error = reply
                 raise (RemoteValueError if value_error else RemoteError)(f"{type_name}: {message}" if not value_error else message, type_name)
             _, result, modified, warning = reply
-            yield result, modified, warning
+            yield wire.resolve(result, list(args)), modified, warning
     finally:
         answers.close()
 
@@ -195,12 +196,14 @@ def call_each(fn: Callable, name: str, calls: list, valid: bool | None = True) -
 
 def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, replies) -> Any:
     """One call of call_each: made here, or its answer taken from the worker's `replies`."""
-    before = [snapshot(a) for a in args]
+    remote = isinstance(fn, Remote)
+    # isolated, the arguments cross as bytes: only the worker's copies can be written, and it says which
+    before = list(args) if remote else [snapshot(a) for a in args]
     Recorder.record_call(name, args, before, valid)
     modified: list = []
     own: list = []
     try:
-        if isinstance(fn, Remote):  # isolated: the worker makes the call, checks its arguments, collects its warnings
+        if remote:  # isolated: the worker makes the call, checks its arguments, collects its warnings
             with _guarded():
                 result, modified, warning = next(replies)
             own = [warning] if warning else []
@@ -215,7 +218,7 @@ def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, repl
             raise CheckFailure("rejected valid", f"{name} raised ValueError on a valid input: {exc}") from exc
         result = None if valid is False else REJECTED
     except CheckFailure:
-        if isinstance(fn, Remote):  # a crash of the worker, found by _remote_each
+        if remote:  # a crash of the worker, found by _remote_each
             raise
         raise _raised(name, sys.exc_info()[1]) from None
     except RemoteError as exc:
@@ -232,7 +235,7 @@ def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, repl
     if own:
         raise CheckFailure("warning", own[0])
     for position, (old, new) in enumerate(zip(before, args)):
-        if position in modified or not same(old, new):
+        if position in modified or (not remote and not same(old, new)):
             raise CheckFailure("input modified", f"{name} modified its argument #{position + 1} in place")
     if result is REJECTED or valid is False:
         return result

@@ -108,7 +108,9 @@ import time
 
 
 def zero_pad(X, pad):
-    if pad == "sleep":
+    if pad == "write":
+        X[0] = -1.0
+    elif pad == "sleep":
         time.sleep(0.8)
     elif pad == "hang":
         time.sleep(600)
@@ -134,18 +136,24 @@ def _calls(*pads):
     return [("call", "zero_pad", [np.full(3, k, dtype=np.float64), pad]) for k, pad in enumerate(pads)]
 
 
+def _value(answer, call):
+    """The first element of the array a call's answer holds (it returns its argument: a Ref)."""
+    assert answer[0] == "returned", answer
+    return float(wire.resolve(answer[1], call[2])[0])
+
+
 def test_batched_answers_stream_in_order_each_within_its_own_time_limit(batched_worker):
-    answers = list(batched_worker.request_each(_calls("sleep", "sleep", "sleep", 0), 1.5))  # 2.4 s in all, 0.8 s each
-    assert [a[0] for a in answers] == ["returned"] * 4
-    assert [float(a[1][0]) for a in answers] == [0.0, 1.0, 2.0, 3.0]
+    calls = _calls("sleep", "sleep", "sleep", 0)
+    answers = list(batched_worker.request_each(calls, 1.5))  # 2.4 s in all, 0.8 s each
+    assert [_value(a, c) for a, c in zip(answers, calls)] == [0.0, 1.0, 2.0, 3.0]
 
 
 def test_batched_caller_that_stops_early_leaves_a_usable_worker(batched_worker):
     answers = batched_worker.request_each(_calls(0, "sleep", 0), 5)
     assert next(answers)[0] == "returned"
     answers.close()  # the remaining answers are drained, not left in the pipe
-    assert float(batched_worker.request(_calls(0)[0], 5)[1][0]) == 0.0
-    assert batched_worker.starts == 1
+    call = _calls(0)[0]
+    assert _value(batched_worker.request(call, 5), call) == 0.0 and batched_worker.starts == 1
 
 
 @pytest.mark.parametrize("pad, error, words", [("hang", "WorkerHung", None), ("exit", "WorkerDied", "exit status 7")])
@@ -158,4 +166,15 @@ def test_batched_hang_or_death_is_reported_at_its_own_call(batched_worker, pad, 
         next(answers)
     assert words is None or words in str(raised.value)
     assert not batched_worker.alive()
-    assert float(batched_worker.request(_calls(0)[0], 5)[1][0]) == 0.0 and batched_worker.starts == 2
+    call = _calls(0)[0]
+    assert _value(batched_worker.request(call, 5), call) == 0.0 and batched_worker.starts == 2
+
+
+def test_an_argument_returned_crosses_back_as_a_reference_unless_modified(batched_worker):
+    """The suite gets its own array back, as from an in-process call; a written argument is not
+    named (it is reported modified, and its new values cross)."""
+    same, written = _calls(0, "write")
+    answers = list(batched_worker.request_each([same, written], 5))
+    assert isinstance(answers[0][1], wire.Ref) and wire.resolve(answers[0][1], same[2]) is same[2][0]
+    assert isinstance(answers[1][1], np.ndarray) and answers[1][2] == [0] and answers[1][1][0] == -1.0
+    assert wire.resolve(wire.Ref((5,)), same[2]).type_name == "reference"  # a path to nothing: not an array
