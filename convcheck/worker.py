@@ -139,6 +139,15 @@ class WorkerClient:
         self._send(message)
         return self._receive(seconds)
 
+    def scribble(self, sizes: list, pattern: int, seconds: float) -> None:
+        """repro_template.scribble in the worker, before a call that must not see what a previous
+        one left in freed memory. A worker that dies or hangs here is stopped: the next call
+        starts a new one (with fresh memory) and reports whatever that call does."""
+        try:
+            self.request(("scribble", [int(n) for n in sizes], pattern), seconds)
+        except (WorkerDied, WorkerHung):
+            pass
+
     def request_each(self, messages: list, seconds: float):
         """Send several requests in one message; yield their answers in order as the worker
         streams them, each within `seconds` of the one before (so each call keeps its own time
@@ -178,6 +187,7 @@ def _serve() -> None:
     """Read requests from stdin, answer on the original stdout. What the implementation prints
     goes to stderr (fd 1 is redirected), so it cannot corrupt the answers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the suite's: it ends the run, and then this process
+    _die_with_parent()
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     requests = sys.stdin.buffer
@@ -197,6 +207,22 @@ def _serve() -> None:
         for one in request[1] if request[0] == "batch" else [request]:  # a batch: each answer sent as soon as it is made
             answers.write(wire.dumps(*state.answer(one)))
             answers.flush()
+
+
+def _die_with_parent() -> None:
+    """On Linux, be killed when the suite's process ends, however it ends (a hung call never
+    reads the closed pipe that would otherwise tell it)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 class _Loaded:
@@ -221,27 +247,32 @@ class _Loaded:
             self.sources = [R.own_source(self.module)] if strict else []
             return ("ready", display_name(spec), [f for f in SEED_FUNCTIONS if callable(getattr(self.module, f, None))],
                     R.own_source(self.module), _text_cnn_status(self.module)), None
+        if op == "scribble":  # (sizes, pattern): this process's allocator is the one the next call draws from
+            R.scribble(request[1], request[2])
+            return ("done",), None
         if op == "model":
             from . import text_cnn
 
             try:
                 self.models[len(self.models)] = text_cnn.model_class(self.module)(self.module, request[1])
             except BaseException as exc:  # noqa: BLE001 - the implementation's class failed: reported
-                return ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError)), None
-            return ("returned", len(self.models) - 1, [], None), None
+                return ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError), 0.0), None
+            return ("returned", len(self.models) - 1, [], None, 0.0), None
         # ("call", function, args) or ("method", model, name, args)
         name = request[1] if op == "call" else request[2]
         target = getattr(self.module, name, None) if op == "call" else getattr(self.models[request[1]], name, None)
         args = list(request[-1])
         before = R.snapshot(args)
+        start = time.perf_counter()
         try:
             with R.own_warnings(self.sources) as own:
                 result = target(*args)
         except BaseException as exc:  # noqa: BLE001 - whatever it raised is the finding
-            return ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError)), None
+            return ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError), time.perf_counter() - start), None
+        seconds = time.perf_counter() - start  # the call alone (benchmarks/bench_suite.py: the rest of a round trip is overhead)
         modified = [i for i, (old, new) in enumerate(zip(before, args)) if not R.same(old, new)]
         known = {k: path for k, path in wire.argument_paths(args).items() if path[0] not in modified}
-        return ("returned", result, modified, R.describe_warning(name, own[0]) if own else None), known
+        return ("returned", result, modified, R.describe_warning(name, own[0]) if own else None, seconds), known
 
 
 def _text_cnn_status(module) -> str | None:

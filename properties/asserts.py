@@ -145,9 +145,9 @@ def _remote_each(fn: Remote, name: str, calls: list):
                                       "example shown may not be minimal") from None
                 raise CheckFailure("crashed", message) from None
             if reply[0] == "raised":
-                _, type_name, message, value_error = reply
+                _, type_name, message, value_error, _ = reply
                 raise (RemoteValueError if value_error else RemoteError)(f"{type_name}: {message}" if not value_error else message, type_name)
-            _, result, modified, warning = reply
+            _, result, modified, warning, _ = reply
             yield wire.resolve(result, list(args)), modified, warning
     finally:
         answers.close()

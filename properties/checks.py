@@ -73,7 +73,7 @@ def check_deterministic(op: OpSpec, impl, sample: Sample, outputs: dict) -> None
     flags), must give identical outputs. Memory of the first outputs' sizes is filled with a
     pattern and freed first, so that results read from uninitialized memory (np.empty) tend to
     differ rather than repeat what the allocator handed out the first time."""
-    S.scribble_allocator([a.nbytes for a in outputs.values()])
+    S.scribble_allocator([a.nbytes for a in outputs.values()], impl)
     again = op.run(impl, S.replica(sample))
     where = same_results(outputs, again)
     if where is not None:

@@ -455,6 +455,12 @@ def replica(value):
 SCRIBBLE = 0xA5  # bytes 0xA5...: a finite float32 and float64 value, unlike what a first call left
 
 
-def scribble_allocator(sizes) -> None:
-    """Fill the allocator's free memory of these byte sizes with a pattern (repro_template.scribble)."""
-    scribble(sizes, SCRIBBLE)
+def scribble_allocator(sizes, impl=None) -> None:
+    """Fill the allocator's free memory of these byte sizes with a pattern (repro_template.scribble):
+    in the isolated implementation's worker, whose allocator its next call uses, or here."""
+    if impl is not None and impl.worker is not None:
+        from .asserts import CallLimit
+
+        impl.worker.scribble(sizes, SCRIBBLE, CallLimit.seconds)
+    else:
+        scribble(sizes, SCRIBBLE)

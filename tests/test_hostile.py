@@ -85,11 +85,14 @@ def test_a_real_ctrl_c_still_ends_the_run(tmp_path):
          f"--repro-dir={tmp_path / 'repros'}", "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "HANGS_MARKER": str(marker)},
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not marker.is_file():
-        time.sleep(0.2)
-    time.sleep(0.5)  # the call is under way (hangs.py created the marker)
-    process.send_signal(signal.SIGINT)
-    out, _ = process.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not marker.is_file():
+            time.sleep(0.2)
+        time.sleep(0.5)  # the call is under way (hangs.py created the marker)
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()  # never left running (its worker goes with it: its pipes close)
     assert process.returncode == 2, out[-3000:]
     assert "KeyboardInterrupt" in out and "[raised]" not in out, out[-3000:]

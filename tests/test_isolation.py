@@ -178,3 +178,27 @@ def test_an_argument_returned_crosses_back_as_a_reference_unless_modified(batche
     assert isinstance(answers[0][1], wire.Ref) and wire.resolve(answers[0][1], same[2]) is same[2][0]
     assert isinstance(answers[1][1], np.ndarray) and answers[1][2] == [0] and answers[1][1][0] == -1.0
     assert wire.resolve(wire.Ref((5,)), same[2]).type_name == "reference"  # a path to nothing: not an array
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_hung_worker_does_not_outlive_the_suite(tmp_path):
+    """The suite's process is killed (no cleanup runs) while its worker hangs in a call: the
+    worker is killed with it, not left spinning."""
+    import os
+    import time
+
+    module = tmp_path / "batched.py"
+    module.write_text(BATCHED)
+    suite = (f"import os, sys, numpy as np\nfrom convcheck.worker import WorkerClient\nc = WorkerClient({str(module)!r})\n"
+             "c.start()\nc._send(('call', 'zero_pad', [np.zeros(1), 'hang']))\nprint(c.process.pid, flush=True)\nos._exit(0)\n")
+    out = subprocess.run([sys.executable, "-c", suite], capture_output=True, text=True, timeout=120)
+    pid = int(out.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    raise AssertionError(f"worker {pid} still running 10 s after the suite's process ended")
