@@ -37,6 +37,16 @@ def test_conv_without_bias_takes_the_result_type_of_A_prev_and_W(ref, A_dtype, W
     assert (dA.dtype, dW.dtype, db) == (expected, expected, None)
 
 
+@pytest.mark.parametrize("ref", IMPLS)
+@pytest.mark.parametrize("groups", [1, 3], ids=["groups1", "depthwise"])
+@pytest.mark.parametrize("layer_dtype, dZ_dtype", [(F64, F32), (F32, F64)], ids=["float64-layer", "float64-dZ"])
+def test_conv_gradients_take_the_result_type_with_dZ(ref, groups, layer_dtype, dZ_dtype):
+    A, W, b = rand((2, 4, 4, 3), 1, layer_dtype), rand((3, 3, 3 // groups, 6), 2, layer_dtype), rand((1, 1, 1, 6), 3, layer_dtype)
+    Z, cache = ref.conv_forward(A, W, b, {**HP, "groups": groups})
+    grads = ref.conv_backward(rand(Z.shape, 4, dZ_dtype), cache)
+    assert [g.dtype for g in grads] == [np.dtype(F64)] * 3
+
+
 def _float32_and_float64_runs(layer, seed):
     """The layer's outputs on float32 inputs, and on the same values as float64."""
     rng = np.random.default_rng(seed)

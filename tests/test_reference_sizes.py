@@ -29,6 +29,11 @@ BLOCKS = {
     "four-rows": 4 * ROW_ENTRIES,  # rows 0-3, then the last two
     "two-and-a-half-images": 5 * SIZE * ROW_ENTRIES // 2,  # images 0-1, 2-3, then image 4
     "whole-batch": M_IMAGES * SIZE * ROW_ENTRIES,
+    # the depthwise path (groups = 3) counts a block in output entries, four bytes' worth each:
+    # 4 * n_W * N_C = 144 per output row here. Less than a row: still one row per block; four
+    # rows: rows 0-3, then the last two
+    "depthwise-part-row": 4 * 20,
+    "depthwise-four-rows": 4 * 4 * SIZE * N_C,
 }
 
 
