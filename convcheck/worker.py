@@ -62,6 +62,8 @@ class WorkerClient:
         self.spec, self.strict = spec, strict
         self.process: subprocess.Popen | None = None
         self._unread = bytearray()
+        self._scribble: tuple | None = None  # sent ahead of the next call (scribble)
+        self._skip = 0  # answers still to skip before the next one that is asked for
         self.ready: Ready | None = None
         self.starts = 0
 
@@ -91,7 +93,7 @@ class WorkerClient:
             for pipe in (self.process.stdin, self.process.stdout):
                 pipe.close()
         self.process = None
-        self._unread = bytearray()
+        self._unread, self._skip = bytearray(), 0
 
     # -- messages -------------------------------------------------------------------------
 
@@ -112,6 +114,9 @@ class WorkerClient:
         return data
 
     def _send(self, message: Any) -> None:
+        if self._scribble is not None and message[0] != "load":
+            requests = message[1] if message[0] == "batch" else [message]
+            message, self._scribble, self._skip = ("batch", [self._scribble, *requests]), None, 1
         try:
             self.process.stdin.write(wire.dumps(message))
             self.process.stdin.flush()
@@ -123,7 +128,11 @@ class WorkerClient:
     def _receive(self, seconds: float) -> Any:
         deadline = time.monotonic() + (seconds if seconds > 0 else 1e9)
         try:
-            return wire.read_message(lambda n: self._read_exactly(n, deadline))
+            answer = wire.read_message(lambda n: self._read_exactly(n, deadline))
+            while self._skip:  # the answer to a scribble sent ahead of this request
+                self._skip -= 1
+                answer = wire.read_message(lambda n: self._read_exactly(n, deadline))
+            return answer
         except WorkerHung:
             self.stop()
             raise
@@ -139,14 +148,11 @@ class WorkerClient:
         self._send(message)
         return self._receive(seconds)
 
-    def scribble(self, sizes: list, pattern: int, seconds: float) -> None:
-        """repro_template.scribble in the worker, before a call that must not see what a previous
-        one left in freed memory. A worker that dies or hangs here is stopped: the next call
-        starts a new one (with fresh memory) and reports whatever that call does."""
-        try:
-            self.request(("scribble", [int(n) for n in sizes], pattern), seconds)
-        except (WorkerDied, WorkerHung):
-            pass
+    def scribble(self, sizes: list, pattern: int) -> None:
+        """repro_template.scribble in the worker, before its next call (which must not see what a
+        previous one left in freed memory): sent in the same message as that call, its answer
+        skipped. Should the worker die there, it is that call's crash."""
+        self._scribble = ("scribble", [int(n) for n in sizes], pattern)
 
     def request_each(self, messages: list, seconds: float):
         """Send several requests in one message; yield their answers in order as the worker

@@ -459,8 +459,6 @@ def scribble_allocator(sizes, impl=None) -> None:
     """Fill the allocator's free memory of these byte sizes with a pattern (repro_template.scribble):
     in the isolated implementation's worker, whose allocator its next call uses, or here."""
     if impl is not None and impl.worker is not None:
-        from .asserts import CallLimit
-
-        impl.worker.scribble(sizes, SCRIBBLE, CallLimit.seconds)
+        impl.worker.scribble(sizes, SCRIBBLE)
     else:
         scribble(sizes, SCRIBBLE)

@@ -106,6 +106,8 @@ BATCHED = '''
 import os
 import time
 
+import numpy as np
+
 
 def zero_pad(X, pad):
     if pad == "write":
@@ -116,6 +118,8 @@ def zero_pad(X, pad):
         time.sleep(600)
     elif pad == "exit":
         os._exit(7)
+    elif pad == "uninitialized":
+        return np.empty(X.shape, X.dtype)
     return X
 '''
 
@@ -168,6 +172,17 @@ def test_batched_hang_or_death_is_reported_at_its_own_call(batched_worker, pad, 
     assert not batched_worker.alive()
     call = _calls(0)[0]
     assert _value(batched_worker.request(call, 5), call) == 0.0 and batched_worker.starts == 2
+
+
+def test_a_scribble_is_made_in_the_worker_with_its_next_call(batched_worker):
+    """What check_deterministic scribbles lands in the worker's allocator, sent in the same
+    message as the next call (its own answer skipped): an uninitialized result shows it."""
+    batched_worker.scribble([24], 0xA5)
+    (uninitialized,) = batched_worker.request_each(_calls("uninitialized"), 5)
+    assert uninitialized[1].tobytes() == b"\xa5" * 24
+    batched_worker.scribble([24], 0xA5)
+    call = _calls(0)[0]
+    assert _value(batched_worker.request(call, 5), call) == 0.0 and batched_worker.starts == 1
 
 
 def test_an_argument_returned_crosses_back_as_a_reference_unless_modified(batched_worker):
