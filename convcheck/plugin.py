@@ -25,17 +25,22 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
+if sys.version_info < (3, 11):  # noqa: E402 - Hypothesis depends on the backport there
+    from exceptiongroup import BaseExceptionGroup  # noqa: A004
+
 from .implementations import DEFAULT_IMPLEMENTATIONS, ImplementationError, isolated, load  # noqa: E402
 
 FAMILIES = ("forward", "backward", "gradient", "metamorphic", "contract")
-# 2: rows list the failing test ids ("failures"); "verified" says whether any check passed
-REPORT_SCHEMA = 2
+# 3: "findings" (one per kind and rule, worst first); rows list every kind a test found
+REPORT_SCHEMA = 3
 CI_EXAMPLES = 40
 MUTATION_EXAMPLES = 15
 
+# report_multiple_bugs: a found defect does not end a test's exploration; each distinct finding
+# (CheckFailure's class per kind and rule) is shrunk on its own
 _common = dict(
     deadline=None,
-    report_multiple_bugs=False,
+    report_multiple_bugs=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("dev", max_examples=15, **_common)
@@ -54,7 +59,7 @@ settings.register_profile(
     derandomize=True,
     database=None,
     phases=[Phase.explicit, Phase.generate],
-    **_common,
+    **{**_common, "report_multiple_bugs": False},
 )
 # Replays what the example database holds (every failure Hypothesis saved, here or, with
 # --example-db, on any machine sharing it) and shrinks it; generates nothing new.
@@ -169,6 +174,7 @@ def pytest_configure(config):
     if config.getoption("--strict-warnings"):  # in-process implementations (a worker collects its own)
         StrictWarnings.sources = tuple({own_source(i.module) for i in config._convcheck_impls if i.worker is None})
     Recorder.inflight = _inflight_path(config, getattr(config, "workerinput", {}).get("workerid", "main"))
+    config._convcheck_leaves = []
     config._convcheck_summary = defaultdict(
         lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": [], "repros": [], "failures": []})
     try:
@@ -320,29 +326,51 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _settle_deferred_per_example(test) -> None:
-    """Each example of a property test starts with no deferred finding and, if it found nothing
-    worse, ends by raising the first it recorded (a wrong dtype, whose values were compared all
-    the same). Hypothesis runs each example through `test.hypothesis.inner_test`, which is there
-    to be wrapped."""
+    """Each example of a property test starts with no deferred finding and ends by raising what
+    it found: the failure that ended it and the deferred findings (a wrong dtype, whose values
+    were compared all the same), each carrying what the example recorded, for its own repro.
+    Hypothesis runs each example through `test.hypothesis.inner_test`, which is there to be
+    wrapped."""
     handle = getattr(test, "hypothesis", None)
     inner = getattr(handle, "inner_test", None)
     if inner is None or getattr(inner, "_convcheck_settles", False):
         return
-    from convcheck.properties.results import Deferred
+    from convcheck.properties.asserts import CallCrashed, CallHung
+    from convcheck.properties.results import CheckFailure, Deferred
+    from convcheck.repro import Recorder
 
     @functools.wraps(inner)
     def example(*args, **kwargs):
         Deferred.reset()
+        Recorder.called = set()
+        found = None
         try:
             outcome = inner(*args, **kwargs)
         except pytest.skip.Exception:  # skipped after a call (no torch to go on with): what it found still counts
-            Deferred.settle()
+            _raise_with_record(Deferred.settle)
             raise
-        Deferred.settle()
+        except (CallHung, CallCrashed) as exc:  # the test ends here: no group, no further examples
+            exc._convcheck_record = Recorder.snapshot()
+            raise
+        except CheckFailure as exc:
+            found = exc
+        _raise_with_record(lambda: Deferred.settle(found))
         return outcome
 
     example._convcheck_settles = True
     handle.inner_test = example
+
+
+def _raise_with_record(settle) -> None:
+    from convcheck.repro import Recorder
+
+    try:
+        settle()
+    except BaseException as exc:
+        record = Recorder.snapshot()
+        for leaf in (exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)):
+            leaf._convcheck_record = record
+        raise
 
 
 def _seed_value(seed: str):
@@ -367,6 +395,7 @@ def pytest_runtest_call(item):
     Stats.reset()
     Recorder.clear()
     Recorder.test = item.nodeid
+    Recorder.law = _function(item)
     yield
     item.user_properties.append(("convcheck_worst", (Stats.worst_ratio, Stats.worst_what)))
 
@@ -380,58 +409,130 @@ def pytest_runtest_makereport(item, call):
         return
     report.user_properties.append(("convcheck_check", (_function(item), family)))
     if report.failed and call.excinfo is not None:
-        finding = _finding(call.excinfo.value)
-        kind = finding.kind if finding is not None else f"internal error ({type(call.excinfo.value).__name__})"
-        report.user_properties.append(("convcheck_kind", kind))
-        report.user_properties.append(("convcheck_failure", (item.nodeid, kind)))
-        if finding is not None:
-            _write_repro(item, report, finding)
+        leaves = _leaves(call.excinfo.value)
+        kinds = [leaf.kind if _is_finding(leaf) else f"internal error ({type(leaf).__name__})" for leaf in leaves]
+        report.user_properties.append(("convcheck_kinds", kinds))
+        report.user_properties.append(("convcheck_failure", (item.nodeid, kinds[0])))
+        found = [_finding_of(item, leaf) for leaf in leaves if _is_finding(leaf)]
+        report.user_properties.append(("convcheck_findings", found))
+        if found:
+            lines = [f"[{f['kind']}] {f['words']}\n    replay: {f['replay']}" for f in found]
+            report.sections.append(("convcheck repro", "\n".join(lines)))
 
 
-def _finding(exc: BaseException):
-    """The finding about the implementation that a failed test raised, or None (the suite's own
-    error). A Flaky failure -- an example that failed, then passed when Hypothesis replayed it --
-    made of the implementation's failures is nondeterminism of the implementation."""
+def _is_finding(exc: BaseException) -> bool:
     from convcheck.properties.asserts import CallCrashed, CallHung, CheckFailure
 
-    if isinstance(exc, (CheckFailure, CallHung, CallCrashed)):
-        return exc
+    return isinstance(exc, (CheckFailure, CallHung, CallCrashed))
+
+
+def _leaves(exc: BaseException) -> list:
+    """The findings a failed test raised, one per distinct failure Hypothesis found and shrank
+    (it raises several as an ExceptionGroup, and so does one example with several findings),
+    most severe first; anything else is the suite's own error. A Flaky failure -- an example
+    that failed, then passed when Hypothesis replayed it -- made of the implementation's
+    failures is nondeterminism of the implementation."""
+    from convcheck.properties.results import SEVERITY, CheckFailure
+    from convcheck.repro import Recorder
+
     if isinstance(exc, hypothesis.errors.FlakyFailure):
-        inner = [e for e in exc.exceptions if isinstance(e, (CheckFailure, CallHung, CallCrashed))]
-        if inner and len(inner) == len(exc.exceptions):
-            return CheckFailure("nondeterministic", f"an example failed, then passed when replayed: {inner[0]}")
-    return None
+        inner = [leaf for e in exc.exceptions for leaf in _leaves(e)]
+        if inner and all(map(_is_finding, inner)):
+            flaky = CheckFailure("nondeterministic", f"an example failed, then passed when replayed: {inner[0]}",
+                                 rule=f"{Recorder.law}: flaky", words=f"{Recorder.law}: an example failed, then passed when replayed")
+            flaky._convcheck_record = getattr(inner[0], "_convcheck_record", None)
+            flaky.__notes__ = list(getattr(exc, "__notes__", []))
+            return [flaky]
+        return [exc]
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = [leaf for e in exc.exceptions for leaf in _leaves(e)]
+        for leaf in leaves:  # Hypothesis adds the failing example to each failure it reports, or to its group
+            if not getattr(leaf, "__notes__", None):
+                leaf.__notes__ = list(getattr(exc, "__notes__", []))
+        return sorted(leaves, key=lambda e: SEVERITY.index(e.kind) if _is_finding(e) else -1)
+    return [exc]
+
+
+def _finding_of(item, leaf) -> dict:
+    """One failure as data for the findings summary: its kind and rule, what shows it, its
+    example (written as a candidate repro folder, if it can be replayed) and how to replay it."""
+    from convcheck import repro
+
+    impl = item.callspec.params.get("impl") if hasattr(item, "callspec") else None
+    record = getattr(leaf, "_convcheck_record", None) or {}
+    context = record.get("context") or {}
+    function = context.get("function") or getattr(leaf, "function", None)
+    rule = getattr(leaf, "rule", "") or _function(item)
+    impl_name = impl.name if impl else ""
+    key = [impl_name, leaf.kind, rule]
+    notes = "\n".join(n for n in getattr(leaf, "__notes__", []) if not n.startswith("You can add @seed"))
+    found = {
+        "implementation": impl_name,
+        "kind": leaf.kind,
+        "rule": rule,
+        "words": getattr(leaf, "words", "") or str(leaf).splitlines()[0][:200],
+        "function": function,
+        "functions": sorted((set(record.get("called", ())) | {function}) - {None}),
+        "test": item.nodeid,
+        "family": _family(item),
+        "primary": _family(item) in PRIMARY_FAMILIES and not item.get_closest_marker("regression"),
+        "message": str(leaf)[:2000],
+        "example": notes[:4000],
+    }
+    root = item.config.getoption("--repro-dir")
+    final = os.path.join(root, finding_folder(key))
+    if item.get_closest_marker("regression"):  # the promoted case, now recorded against this implementation
+        built = repro.case_from_regression(item.callspec.params["folder"], impl.source, leaf, versions())
+    else:
+        built = repro.case_from_record(record or None, item.nodeid, impl.source if impl else "", impl.api if impl else "tutorial",
+                                       leaf, versions(), seed=item.config._convcheck_seed)
+    if built is not None:
+        case, arrays = built
+        size = sum(int(np.size(v)) for k, v in arrays.items() if not k.startswith("tol__"))
+        text = json.dumps(case["args"], sort_keys=True, default=str)
+        found["size"] = [0, size, len(text), text, item.nodeid]
+        candidate = repro.folder_name(f"{item.nodeid}::{text}")
+        found["candidate"] = repro.write_folder(os.path.join(root, CANDIDATES, finding_folder(key)), candidate, case, arrays)
+        found["replay"] = f"python {_shown(final)}/repro.py"
+    else:
+        found["size"] = [1, 0, len(notes), notes, item.nodeid]
+        found["candidate"] = None
+        found["replay"] = _rerun_command(item)
+    found["repro"] = final
+    return found
+
+
+PRIMARY_FAMILIES = ("forward", "backward", "contract")  # a law's or a gradient's finding joins theirs where it can
+CANDIDATES = ".candidates"  # every failing example's folder, until the run keeps the smallest per finding
+
+
+def finding_folder(key) -> str:
+    """The folder of a finding (implementation, kind, rule): readable, and unique."""
+    from convcheck.repro import folder_name
+
+    return folder_name("-".join(str(k) for k in key))
+
+
+def _rerun_command(item) -> str:
+    path = item.path if hasattr(item, "path") else item.fspath
+    options = [f"--hypothesis-profile={item.config._convcheck_profile}"]
+    spec = item.config.getoption("--impl")
+    if spec:
+        options.insert(0, f"--impl={spec}")
+    if item.config.getoption("--api"):
+        options.append(f"--api={item.config.getoption('--api')}")
+    if item.config._convcheck_seed != "derandomized":
+        options.append(f"--hypothesis-seed={item.config._convcheck_seed}")
+    return f"python -m pytest '{path}::{item.nodeid.split('::', 1)[-1]}' -p convcheck.plugin {' '.join(options)}"
+
+
+def _short(nodeid: str) -> str:
+    return nodeid.split("::", 1)[-1]
 
 
 def _shown(path: str) -> str:
     relative = os.path.relpath(path)
     return path if relative.startswith("..") else relative
-
-
-def _write_repro(item, report, failure):
-    """Write the failing example as a standalone case and tell the reader how to replay it."""
-    from convcheck import repro
-
-    impl = item.callspec.params.get("impl") if hasattr(item, "callspec") else None
-    if item.get_closest_marker("regression"):  # the promoted case, now recorded against this implementation
-        built = repro.case_from_regression(item.callspec.params["folder"], impl.source, failure, versions())
-    else:
-        built = repro.case_from_recorder(
-            test=item.nodeid,
-            implementation=impl.source if impl else "",
-            api=impl.api if impl else "tutorial",
-            failure=failure,
-            versions=versions(),
-            seed=item.config._convcheck_seed,
-        )
-    if built is None:
-        report.sections.append(("convcheck repro", "no standalone replay for this check; rerun the test with pytest"))
-        return
-    folder = repro.write_folder(item.config.getoption("--repro-dir"), repro.folder_name(item.nodeid), *built)
-    report.user_properties.append(("convcheck_repro", folder))
-    report.sections.append(
-        ("convcheck repro", f"replay this case without Hypothesis or pytest:\n    python {_shown(folder)}/repro.py")
-    )
 
 
 def pytest_runtest_logreport(report):
@@ -444,10 +545,11 @@ def pytest_runtest_logreport(report):
     row[outcome] += 1
     if "convcheck_worst" in props:
         row["worst"] = max(row["worst"], props["convcheck_worst"][0])
-    if "convcheck_kind" in props:
-        row["kinds"].append(props["convcheck_kind"])
-    if "convcheck_repro" in props:
-        row["repros"].append(props["convcheck_repro"])
+    if "convcheck_kinds" in props:
+        row["kinds"].extend(props["convcheck_kinds"])
+    for found in props.get("convcheck_findings", ()):
+        row["repros"].append(found["repro"])
+        config._convcheck_leaves.append(found)
     if "convcheck_failure" in props:
         row["failures"].append(props["convcheck_failure"][0])
 
@@ -480,6 +582,88 @@ def _verified(config) -> bool | None:
     return None if not rows else any(r["passed"] for r in rows)
 
 
+def findings(config) -> list[dict]:
+    """The run's findings: one per (implementation, kind, rule), worst first, each listing the
+    functions and checks that show it, its smallest example and how to replay it.
+
+    Two kinds of failure join another finding instead of making their own, where there is one to
+    join: non-finite values routed wrongly in an output whose finite values are wrong too (the
+    same defect, at a NaN); and a law's, a gradient check's or a regression case's failure of the
+    same kind as an oracle or contract check's finding on a function it called (the same defect,
+    seen from elsewhere). Alone, each is a finding of its own."""
+    from convcheck.properties.asserts import NON_FINITE
+    from convcheck.properties.results import SEVERITY
+
+    groups: dict = {}
+    for leaf in config._convcheck_leaves:
+        groups.setdefault((leaf["implementation"], leaf["kind"], leaf["rule"]), []).append(leaf)
+    joined: dict = {}
+    for key in [k for k in groups if k[2].endswith(NON_FINITE)]:
+        base = (*key[:2], key[2].removesuffix(NON_FINITE))
+        if base in groups:
+            joined.setdefault(base, []).extend(groups.pop(key))
+
+    def order(item):
+        (impl, kind, rule), leaves = item
+        first = min(FAMILIES.index(leaf["family"]) for leaf in leaves)
+        return (not any(leaf["primary"] for leaf in leaves), SEVERITY.index(kind), first, impl, rule)
+
+    out: list[dict] = []
+    for (impl, kind, rule), leaves in sorted(groups.items(), key=order):
+        shown_by = leaves + joined.get((impl, kind, rule), [])
+        functions = {f for leaf in shown_by for f in leaf["functions"]}
+        primary = any(leaf["primary"] for leaf in leaves)
+        # the most specific finding it can join: the fewest functions under test
+        hosts = [f for f in out if f["primary"] and (f["implementation"], f["kind"]) == (impl, kind) and functions & set(f["tested"])]
+        host = None if primary or not hosts else min(hosts, key=lambda f: len(f["tested"]))
+        if host is not None:
+            host["functions"] = sorted(set(host["functions"]) | functions)
+            host["checks"] = sorted(set(host["checks"]) | {leaf["test"] for leaf in shown_by})
+            continue
+        kept = min(leaves, key=lambda leaf: leaf["size"])
+        out.append({
+            "tested": sorted({leaf["function"] for leaf in shown_by if leaf["function"]}),
+            "implementation": impl, "kind": kind, "rule": rule, "words": kept["words"], "primary": primary,
+            "functions": sorted(functions), "checks": sorted({leaf["test"] for leaf in shown_by}),
+            "example": kept["example"], "message": kept["message"], "replay": kept["replay"], "repro": kept["repro"],
+            "candidate": kept["candidate"],
+        })
+    return sorted(out, key=lambda f: (SEVERITY.index(f["kind"]), not f["primary"]))
+
+
+def _keep_repro_folders(config, found: list[dict]) -> None:
+    """One folder per finding, named after it, holding its smallest example (whichever xdist
+    worker found it); the folders of the previous run's findings that are gone are removed."""
+    import shutil
+
+    root = config.getoption("--repro-dir")
+    index = os.path.join(root, "findings.json")
+    try:
+        with open(index, encoding="utf-8") as fh:
+            previous = set(json.load(fh))
+    except (OSError, ValueError, TypeError):
+        previous = set()
+    kept = set()
+    for finding in found:
+        final = finding["repro"]
+        shutil.rmtree(final, ignore_errors=True)
+        if finding["candidate"] and os.path.isdir(finding["candidate"]):
+            os.replace(finding["candidate"], final)
+        else:  # a law's example: no standalone case, the example and the command that replays it
+            os.makedirs(final, exist_ok=True)
+            with open(os.path.join(final, "example.txt"), "w", encoding="utf-8") as fh:
+                fh.write(f"[{finding['kind']}] {finding['words']}\n\n{finding['message']}\n\n{finding['example']}\n\nreplay: {finding['replay']}\n")
+        kept.add(os.path.basename(final))
+    for name in previous - kept:
+        if name and os.sep not in name and name not in (".", ".."):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    shutil.rmtree(os.path.join(root, CANDIDATES), ignore_errors=True)
+    if found or previous:
+        os.makedirs(root, exist_ok=True)
+        with open(index, "w", encoding="utf-8") as fh:
+            json.dump(sorted(kept), fh)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
     """A run in which no check of the implementation passed (all skipped: missing functions, no
@@ -488,6 +672,8 @@ def pytest_sessionfinish(session, exitstatus):
     config = session.config
     if hasattr(config, "workerinput") or not hasattr(config, "_convcheck_summary"):
         return
+    config._convcheck_findings = findings(config)
+    _keep_repro_folders(config, config._convcheck_findings)
     # the replay profile generates nothing: a test with nothing saved to replay is skipped, and that is a pass
     if session.exitstatus == 0 and _verified(config) is False and config._convcheck_profile != "replay":
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -502,6 +688,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     impls = ", ".join(i.name for i in config._convcheck_impls)
+    found = getattr(config, "_convcheck_findings", [])
+    if found:
+        tr.section(f"convcheck findings: {len(found)}, worst first")
+        for n, f in enumerate(found, 1):
+            who = f" ({f['implementation']})" if len(config._convcheck_impls) > 1 else ""
+            tr.write_line(f"{n}. [{f['kind']}] {f['words']}{who}", red=True, bold=True)
+            tr.write_line(f"   rule: {f['rule']}; functions: {', '.join(f['functions'])}")
+            tr.write_line(f"   shown by {len(f['checks'])} check(s): {', '.join(_short(c) for c in f['checks'][:4])}"
+                          + (", ..." if len(f["checks"]) > 4 else ""))
+            example = [line for line in f["example"].splitlines() if line.startswith("Draw")]
+            for line in example[:2]:
+                tr.write_line(f"   {line[:300]}")
+            tr.write_line(f"   replay: {f['replay']}")
     tr.section(f"convcheck summary ({impls}; profile {config._convcheck_profile}, seed {config._convcheck_seed})")
     width = max(34, 2 + max(len(r["function"]) for r in rows))
     tr.write_line(f"{'function / law':<{width}}{'family':<13}{'passed':>7}{'failed':>7}{'skipped':>8}  {'worst/tol':>9}  failure kinds")
@@ -521,6 +720,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             "families": config._convcheck_families,
             "versions": versions(),
             "exitstatus": int(pytest.ExitCode.TESTS_FAILED) if getattr(config, "_convcheck_nothing_verified", False) else int(exitstatus),
+            "findings": [{k: v for k, v in f.items() if k not in ("candidate", "tested")} for f in found],
             "rows": rows,
         }
         with open(path, "w", encoding="utf-8") as fh:

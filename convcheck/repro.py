@@ -31,6 +31,8 @@ class Recorder:
     arrays: dict = {}
     inflight: str | None = None  # file naming the test and example under way, for a crash report
     test: str = ""
+    law: str = ""  # what the current test checks (the rule of a finding that names no other)
+    called: set = set()  # the implementation's functions the current example called
 
     @classmethod
     def start(cls, function: str, check: str, family: str, oracle: str | None = None, dtype=None, gradient=None,
@@ -46,6 +48,7 @@ class Recorder:
 
     @classmethod
     def record_call(cls, name: str, args: tuple, snapshot: list, valid: bool | None) -> None:
+        cls.called.add(name)
         if cls.context is not None:
             cls.calls.append((name, args, snapshot, valid))
 
@@ -59,6 +62,13 @@ class Recorder:
     @classmethod
     def clear(cls) -> None:
         cls.context, cls.calls, cls.arrays = None, [], {}
+
+    @classmethod
+    def snapshot(cls) -> dict:
+        """What the current example recorded, to travel with a failure it raised: Hypothesis
+        replays each distinct failure in turn, and each is written from its own replay."""
+        context = None if cls.context is None else {**cls.context, "outputs": list(cls.context["outputs"])}
+        return {"context": context, "calls": list(cls.calls), "arrays": dict(cls.arrays), "called": set(cls.called)}
 
 
 def _layout(x: np.ndarray) -> str:
@@ -98,16 +108,18 @@ def folder_name(nodeid: str) -> str:
     return f"{readable}-{hashlib.sha1(nodeid.encode()).hexdigest()[:8]}"
 
 
-def case_from_recorder(test: str, implementation: str, api: str, failure: Exception, versions: dict, seed=None) -> tuple[dict, dict] | None:
-    """(case.json contents, arrays) for the failing example, or None when nothing replayable was recorded."""
-    context = Recorder.context
-    if context is None or context["check"] not in template.CHECKS:
+def case_from_record(record: dict | None, test: str, implementation: str, api: str, failure: Exception, versions: dict,
+                     seed=None) -> tuple[dict, dict] | None:
+    """(case.json contents, arrays) for a failing example's record (Recorder.snapshot), or None
+    when nothing replayable was recorded."""
+    if record is None or record["context"] is None or record["context"]["check"] not in template.CHECKS:
         return None
-    calls = [c for c in Recorder.calls if c[0] == context["function"]]
+    context = record["context"]
+    calls = [c for c in record["calls"] if c[0] == context["function"]]
     if not calls:
         return None
     _, args, snapshot, valid = calls[-1]
-    arrays = dict(Recorder.arrays)
+    arrays = dict(record["arrays"])
     encoded = [encode(v, o, arrays) for v, o in zip(snapshot, args)]
     case = {
         "schema": template.SCHEMA,

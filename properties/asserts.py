@@ -19,7 +19,7 @@ from convcheck.implementations import Remote
 from convcheck.repro import Recorder
 from convcheck.repro_template import describe_warning, own_warnings, same, snapshot
 
-from .results import KINDS, CheckFailure, Deferred, expected, validate  # noqa: F401 - the suite imports them from here
+from .results import KINDS, CheckFailure, Deferred, dtype_failure, expected, validate  # noqa: F401 - the suite imports them from here
 
 
 class Stats:
@@ -103,8 +103,21 @@ def _guarded():
         signal.signal(signal.SIGINT, previous_int)
 
 
-def _raised(name: str, exc: BaseException) -> CheckFailure:
-    return CheckFailure("raised", f"{name} raised {type(exc).__name__}: {exc}")
+def _raised(name: str, exc: BaseException, valid: bool | None, type_name: str = "") -> CheckFailure:
+    """An exception other than ValueError: on a valid input the finding "raised" (one rule per
+    function and exception type); on an invalid input, no ValueError where one is due."""
+    type_name = type_name or type(exc).__name__
+    if valid is False:
+        return _accepted_invalid(name, f"raised {type_name} instead of ValueError on an invalid input: {exc}")
+    return CheckFailure("raised", f"{name} raised {type_name}: {exc}" if not isinstance(exc, RemoteError) else f"{name} raised {exc}",
+                        rule=f"{name}: {type_name}", words=f"{name} raises {type_name} on a valid input")
+
+
+INVALID_INPUT_RULE = "ValueError on invalid input"
+
+
+def _accepted_invalid(name: str, what: str) -> CheckFailure:
+    return CheckFailure("accepted invalid", f"{name} {what}", rule=INVALID_INPUT_RULE, words=f"{name} {what.split(':')[0]}")
 
 
 REJECTED = object()  # what call(valid=None) returns when the implementation raised ValueError
@@ -143,7 +156,7 @@ def _remote_each(fn: Remote, name: str, calls: list):
                 if CrashLimit.seen > CrashLimit.per_test:
                     raise CallCrashed(f"[crashed] {message}; {CrashLimit.per_test} restarts in this test, so it ends here and the "
                                       "example shown may not be minimal") from None
-                raise CheckFailure("crashed", message) from None
+                raise CheckFailure("crashed", message, rule=name) from None
             if reply[0] == "raised":
                 _, type_name, message, value_error, _ = reply
                 raise (RemoteValueError if value_error else RemoteError)(f"{type_name}: {message}" if not value_error else message, type_name)
@@ -215,57 +228,96 @@ def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, repl
         raise CallHung(f"[timeout] {name} did not return within {CallLimit.seconds:g} s") from None
     except ValueError as exc:
         if valid:
-            raise CheckFailure("rejected valid", f"{name} raised ValueError on a valid input: {exc}") from exc
+            raise CheckFailure("rejected valid", f"{name} raised ValueError on a valid input: {exc}", rule=name,
+                               words=f"{name} raises ValueError on a valid input") from exc
         result = None if valid is False else REJECTED
     except CheckFailure:
         if remote:  # a crash of the worker, found by _remote_each
             raise
-        raise _raised(name, sys.exc_info()[1]) from None
+        raise _raised(name, sys.exc_info()[1], valid) from None
     except RemoteError as exc:
-        raise CheckFailure("raised", f"{name} raised {exc}") from None
+        raise _raised(name, exc, valid, exc.type_name) from None
     except Exception as exc:  # noqa: BLE001 - any other exception is the finding itself
-        raise _raised(name, exc) from exc
+        raise _raised(name, exc, valid) from exc
     except BaseException as exc:  # noqa: BLE001 - SystemExit, pytest.skip(), ... from the implementation's code
         if isinstance(exc, CallCrashed) or (isinstance(exc, KeyboardInterrupt) and Interrupts.real):
             raise
-        raise _raised(name, exc) from None
+        raise _raised(name, exc, valid) from None
     else:
         if valid is False:
-            raise CheckFailure("accepted invalid", f"{name} returned instead of raising ValueError on an invalid input")
+            raise _accepted_invalid(name, "returned instead of raising ValueError on an invalid input")
     if own:
-        raise CheckFailure("warning", own[0])
+        raise CheckFailure("warning", own[0], rule=name)
     for position, (old, new) in enumerate(zip(before, args)):
         if position in modified or (not remote and not same(old, new)):
-            raise CheckFailure("input modified", f"{name} modified its argument #{position + 1} in place")
+            failure = CheckFailure("input modified", f"{name} modified its argument #{position + 1} in place",
+                                   rule=f"{name}: argument #{position + 1}")
+            # its own verdict: the results are still checked, on the caller's values put back
+            if not (remote or _restore(new, old)):
+                raise failure
+            Deferred.record(failure)
     if result is REJECTED or valid is False:
         return result
     return validate(name, expected(name, args), result)
 
 
+def _restore(value: Any, old: Any) -> bool:
+    """Put the caller's values back into an argument the implementation wrote into; False where
+    it cannot be done (an array made read-only or reshaped in place)."""
+    if isinstance(old, np.ndarray):
+        if not (isinstance(value, np.ndarray) and value.shape == old.shape and value.dtype == old.dtype and value.flags.writeable):
+            return False
+        np.copyto(value, old)
+        return True
+    if isinstance(old, (list, tuple)):
+        if type(value) is not type(old) or len(value) != len(old):
+            return False
+        if isinstance(value, list):
+            value[:] = old
+            return True
+        return all(_restore(v, o) for v, o in zip(value, old))
+    if isinstance(old, dict):
+        if not isinstance(value, dict):
+            return False
+        value.clear()
+        value.update(old)
+        return True
+    return same(old, value)
+
+
+NON_FINITE = ": NaN / inf propagation"  # the rule of non-finite values routed wrongly: its own finding
+
+
 def assert_array(actual: Any, expected_shape: tuple, expected_dtype, what: str) -> np.ndarray:
     if not isinstance(actual, np.ndarray):
-        raise CheckFailure("structure", f"{what}: expected an ndarray of shape {expected_shape}, got {type(actual).__name__}")
+        raise CheckFailure("structure", f"{what}: expected an ndarray of shape {expected_shape}, got {type(actual).__name__}", rule=what)
     if actual.shape != tuple(expected_shape):
-        raise CheckFailure("shape", f"{what}: expected shape {tuple(expected_shape)}, got {actual.shape}")
+        raise CheckFailure("shape", f"{what}: expected shape {tuple(expected_shape)}, got {actual.shape}", rule=what)
     if actual.dtype != np.dtype(expected_dtype):  # its own verdict: the values are still compared
-        Deferred.record(CheckFailure("dtype", f"{what}: expected dtype {np.dtype(expected_dtype)}, got {actual.dtype}"))
+        Deferred.record(dtype_failure(what, expected_dtype, actual.dtype))
     return actual
 
 
-def assert_close(actual: np.ndarray, expected: np.ndarray, tol: np.ndarray, what: str) -> None:
+def assert_close(actual: np.ndarray, expected: np.ndarray, tol: np.ndarray, what: str, rule: str = "", says: tuple = ()) -> None:
     """|actual - expected| <= tol elementwise; NaN exactly where expected is NaN, infinities equal.
 
     The failure names the worst element: its index, both values, the tolerance and the ratio.
+    `rule` is what the finding is about, without anything example-specific (default: the law
+    under test); `says` = (what the implementation computed, what gave the expected value), for
+    the one line of the findings summary. Non-finite values routed wrongly are a finding of
+    their own (deferred), and the finite values are compared all the same.
     """
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
     t = np.broadcast_to(np.asarray(tol, dtype=np.float64), e.shape)
+    rule = rule or Recorder.law
     nan_mismatch = np.isnan(a) != np.isnan(e)
     inf_mismatch = (np.isinf(e) | np.isinf(a)) & (a != e) & ~np.isnan(e) & ~np.isnan(a)
     if nan_mismatch.any() or inf_mismatch.any():
         index = tuple(int(i) for i in np.argwhere(nan_mismatch | inf_mismatch)[0])
-        raise CheckFailure("values", f"{what}: at index {index} expected {e[index]!r}, got {a[index]!r} (non-finite values differ)")
-    finite = np.isfinite(e)
+        Deferred.record(CheckFailure("values", f"{what}: at index {index} expected {e[index]!r}, got {a[index]!r} (non-finite values differ)",
+                                     rule=f"{rule}{NON_FINITE}", words=_says(says, what, a[index], e[index], index)))
+    finite = np.isfinite(e) & np.isfinite(a)
     diff = np.where(finite, np.abs(a - e), 0.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(diff == 0, 0.0, diff / t)
@@ -281,4 +333,13 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, tol: np.ndarray, what
             f"{what}: worst at index {index}: expected {e[index]!r}, got {a[index]!r}, "
             f"|diff| {diff[index]:.3g} > tolerance {t[index]:.3g} ({worst:.3g}x the tolerance); "
             f"{int((ratio > 1).sum())} of {ratio.size} elements out of tolerance",
+            rule=rule,
+            words=_says(says, what, a[index], e[index], index),
         )
+
+
+def _says(says: tuple, what: str, got: float, want: float, index: tuple) -> str:
+    where = f" at index {index}" if index else ""
+    if says:
+        return f"{says[0]} returns {got:.4g} where {says[1]} gives {want:.4g}{where}"
+    return f"{what}: {got:.4g} where {want:.4g} is expected{where}"

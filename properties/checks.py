@@ -10,7 +10,7 @@ from convcheck.oracle.tolerances import coarser, tolerance
 from convcheck.repro import Recorder
 
 from . import strategies as S
-from .asserts import CheckFailure, assert_close
+from .asserts import CheckFailure, Deferred, assert_close, call_each
 from .ops import OpSpec, Sample, T
 
 
@@ -42,16 +42,62 @@ def _tolerance(want, dtype) -> np.ndarray:
     return tolerance(want.magnitude, want.terms, dtype) if want.terms else np.zeros(np.shape(want.value))
 
 
-def check_outputs(op: OpSpec, outputs: dict, expected: dict, sample: Sample, source: str) -> None:
+def subject(op: OpSpec) -> str:
+    """The op as a reader calls it: pool_forward[average] -> pool_forward(mode='average')."""
+    function, _, rest = op.name.partition("[")
+    if not rest:
+        return function
+    mode, *more = rest.rstrip("]").split(", ")
+    return f"{function}(mode={mode!r})" + (f" on {', '.join(more)}" if more else "")
+
+
+def check_outputs(op: OpSpec, outputs: dict, expected: dict, sample: Sample, source: str, impl=None) -> None:
     """Each oracle output against the implementation's (already validated by `call`): values
     within the tolerance policy at the coarser of the expected and the returned dtype (a wrong
-    dtype is its own, deferred, finding)."""
+    dtype is its own, deferred, finding). A finding per op and output, whichever oracle route
+    shows it -- or the finding of the implementation's own helper, where the op is composed of
+    one (op.composed_of) and the wrong result is exactly that composition."""
     dtype = op.dtype(sample)
     for name, want in expected.items():
         got = outputs[name]
         tol = _tolerance(want, coarser(dtype, got.dtype))
         Recorder.record_tolerance(name, tol)
-        assert_close(got, want.value, tol, f"{op.function}: {name} vs {source}")
+        deferred, raised = len(Deferred.findings), None
+        try:
+            assert_close(got, want.value, tol, f"{op.function}: {name} vs {source}", rule=f"{subject(op)}: {name}",
+                         says=(f"{subject(op)} {name}" if len(expected) > 1 else subject(op), source))
+        except CheckFailure as exc:
+            raised = exc
+        if raised is None and len(Deferred.findings) == deferred:  # within tolerance, NaN where NaN
+            continue
+        helper = _helper_explains(op, impl, sample, got, tol)
+        if helper is None:
+            if raised is not None:
+                raise raised
+            continue  # non-finite values routed wrongly: deferred, the other outputs are compared
+        failure = raised or Deferred.findings[deferred]
+        del Deferred.findings[deferred:]
+        raise CheckFailure("values", f"{failure.message}; {op.function} gives exactly what the tutorial composes from the "
+                           f"implementation's own {helper[0]}, the function at fault", rule=helper[1],
+                           words=f"{failure.words} (through its {helper[0]})") from None
+
+
+def _helper_explains(op: OpSpec, impl, sample: Sample, got: np.ndarray, tol: np.ndarray):
+    """(helper, its finding's rule) if `got` equals op's result composed from the implementation's
+    own helper (within tol, NaN where NaN), else None. A helper that fails to answer explains
+    nothing."""
+    if op.composed_of is None or impl is None or impl.missing((op.composed_of[0],)):
+        return None
+    helper, compose, output = op.composed_of
+    try:
+        composed = compose(lambda calls: call_each(getattr(impl, helper), helper, calls), sample)
+    except CheckFailure:
+        return None
+    if composed is None or composed.shape != got.shape:
+        return None
+    with np.errstate(invalid="ignore"):
+        close = (np.abs(got.astype(np.float64) - composed) <= tol) | (np.isnan(got) & np.isnan(composed)) | (got == composed)
+    return (helper, f"{helper}: {output}") if bool(np.all(close)) else None
 
 
 def same_results(first: dict, second: dict) -> str | None:
@@ -77,4 +123,5 @@ def check_deterministic(op: OpSpec, impl, sample: Sample, outputs: dict) -> None
     again = op.run(impl, S.replica(sample))
     where = same_results(outputs, again)
     if where is not None:
-        raise CheckFailure("nondeterministic", f"{op.function} called twice on identical inputs gave different results: {where}")
+        raise CheckFailure("nondeterministic", f"{op.function} called twice on identical inputs gave different results: {where}",
+                           rule=subject(op), words=f"{subject(op)} gives different results on identical inputs")

@@ -61,6 +61,10 @@ class OpSpec(S.ShownByRepr):
     oracles: dict  # oracle name -> (sample -> Expected, or None where the route does not apply)
     specials: bool = False  # NaN/inf inputs are meaningful (propagation is checked)
     full_only: bool = False  # its samples exist only in torch's full hyperparameter space (--api full)
+    # (helper, compose(call, sample) -> the op's output built from the implementation's helper or
+    # None, the helper's output name): a wrong result that is exactly this composition is the
+    # helper's finding, not a second one
+    composed_of: tuple | None = None
 
     def declared(self, sample: Sample):
         return results.expected(self.function, self.args(sample))
@@ -240,6 +244,35 @@ def first_oracle(op: "OpSpec", sample: Sample):
     return None
 
 
+def _tutorial_pool_backward(per_window):
+    """pool_backward as the tutorial composes it: window by window (square f, one stride, no
+    padding), the dA of each window spread by a helper of the implementation -- per_window(call,
+    window of A_prev, its dA) gives the calls' arguments, and turns the answers into the window's
+    share. None outside the tutorial's space."""
+
+    def compose(call, sample):
+        case, dA = sample.case, sample.extra["dA"]
+        hp = case.hparameters
+        if set(hp) - {"f", "stride"} or not all(isinstance(hp[k], (int, np.integer)) for k in hp):
+            return None
+        f, stride = int(hp["f"]), int(hp["stride"])
+        spots = list(np.ndindex(dA.shape))
+        windows = [np.ascontiguousarray(case.A_prev[i, h * stride:h * stride + f, w * stride:w * stride + f, c]) for i, h, w, c in spots]
+        answers = call([per_window[0](window, dA[spot], f) for window, spot in zip(windows, spots)])
+        out = np.zeros(case.A_prev.shape)
+        for (i, h, w, c), answer in zip(spots, answers):
+            out[i, h * stride:h * stride + f, w * stride:w * stride + f, c] += per_window[1](answer, dA[i, h, w, c])
+        return out
+
+    return compose
+
+
+POOL_BACKWARD_HELPERS = {
+    "max": ("create_mask_from_window", _tutorial_pool_backward((lambda window, dz, f: (window,), lambda mask, dz: mask * np.float64(dz))), "mask"),
+    "average": ("distribute_value", _tutorial_pool_backward((lambda window, dz, f: (dz, (f, f)), lambda share, dz: share)), "a"),
+}
+
+
 def _pool_backward_oracle(s: Sample) -> Expected:
     c, dA = s.case, s.extra["dA"]
     grad = T.pool_backward(dA, c.A_prev, mode=c.mode, **c.hparameters)
@@ -360,6 +393,7 @@ OPS = [
             args=lambda s: (s.extra["dA"], (s.case.A_prev, s.case.hparameters), s.case.mode),
             oracles={"autograd": _pool_backward_oracle},
             specials=True,
+            composed_of=POOL_BACKWARD_HELPERS[mode],
         )
         for mode in ("max", "average")
     ],

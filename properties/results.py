@@ -10,6 +10,7 @@ scalars, tuples rebuilt, the cache passed through untouched (the suite builds it
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,14 +18,38 @@ import numpy as np
 
 from . import strategies as S
 
+if sys.version_info < (3, 11):  # Hypothesis depends on the backport there
+    from exceptiongroup import ExceptionGroup
+
 
 class CheckFailure(AssertionError):
-    """A check of the implementation failed. `kind` is one of KINDS."""
+    """A check of the implementation failed. `kind` is one of KINDS; `rule` names the broken rule
+    without anything example-specific (a finding is one kind and one rule); `words` says in one
+    line what is wrong.
 
-    def __init__(self, kind: str, message: str):
+    Hypothesis tells failures apart by exception type and the line that raised them, and all
+    findings are raised from a few lines of this suite: so each (kind, rule) gets a class of its
+    own (a subclass named CheckFailure, made once), and every distinct finding of a test is found
+    and shrunk on its own (settings.report_multiple_bugs)."""
+
+    _classes: dict = {}
+
+    def __new__(cls, kind: str, message: str, rule: str = "", words: str = ""):
+        if cls is CheckFailure:
+            key = (kind, rule)
+            cls = CheckFailure._classes.get(key)
+            if cls is None:
+                cls = CheckFailure._classes[key] = type("CheckFailure", (CheckFailure,), {"__module__": __name__})
+        return super().__new__(cls, kind, message)
+
+    def __init__(self, kind: str, message: str, rule: str = "", words: str = ""):
         assert kind in KINDS, kind
         super().__init__(f"[{kind}] {message}")
-        self.kind = kind
+        self.kind, self.rule, self.message = kind, rule, message
+        self.words = words or message.splitlines()[0][:200]
+
+    def __reduce__(self):
+        return CheckFailure, (self.kind, self.message, self.rule, self.words)
 
 
 KINDS = (
@@ -44,9 +69,9 @@ KINDS = (
 
 
 class Deferred:
-    """Findings of the current example that must not stop its other checks (a wrong dtype: the
-    values are compared all the same). The plugin resets them before each example and raises
-    the first one after it, if the example found nothing worse."""
+    """Findings of the current example that must not stop its other checks (a wrong dtype, a
+    modified input, NaN routed wrongly: the values are compared all the same). The plugin resets
+    them before each example and raises them after it with whatever else it found."""
 
     findings: list = []
 
@@ -59,10 +84,28 @@ class Deferred:
         cls.findings.append(failure)
 
     @classmethod
-    def settle(cls) -> None:
+    def settle(cls, found: BaseException | None = None) -> None:
+        """Raise what the example found: `found` (the failure that ended it, if any) and the
+        deferred findings, one per (kind, rule), the most severe first; several as an
+        ExceptionGroup, whose members the plugin reports one by one."""
         findings, cls.findings = cls.findings, []
-        if findings:
-            raise findings[0]
+        if found is not None:
+            findings.insert(0, found)
+        distinct: dict = {}
+        for failure in findings:
+            distinct.setdefault((failure.kind, failure.rule), failure)
+        if not distinct:
+            return
+        ordered = sorted(distinct.values(), key=lambda f: SEVERITY.index(f.kind))
+        if len(ordered) == 1:
+            raise ordered[0]
+        raise ExceptionGroup(f"{len(ordered)} findings in one example", ordered)
+
+
+# the order of the findings summary: wrong results on valid input; exception, crash or hang on
+# valid input; nondeterminism; input modified; dtype not kept; warnings; invalid input accepted
+SEVERITY = ("values", "shape", "structure", "raised", "rejected valid", "crashed", "timeout",
+            "nondeterministic", "input modified", "dtype", "warning", "accepted invalid")
 
 
 # ---- declared results ---------------------------------------------------------------------
@@ -174,11 +217,18 @@ def _what(function: str, name: str) -> str:
     return f"{function}: {name}"
 
 
+def dtype_failure(what: str, want, got, comparable: bool = True) -> CheckFailure:
+    """A result of the wrong dtype: one rule per (expected, returned) pair, whatever the function."""
+    want, got = np.dtype(want), np.dtype(got)
+    return CheckFailure("dtype", f"{what}: expected dtype {want}, got {got}" + ("" if comparable else ", whose values cannot be compared"),
+                        rule=f"{want} -> {got}", words=f"{what} is {got} for {want} inputs")
+
+
 def _check_dtype(function: str, name: str, value: np.ndarray, want: np.dtype) -> None:
     if value.dtype.kind not in REAL_KINDS:
-        raise CheckFailure("dtype", f"{_what(function, name)}: expected dtype {want}, got {value.dtype}, whose values cannot be compared")
+        raise dtype_failure(_what(function, name), want, value.dtype, comparable=False)
     if value.dtype != want:
-        Deferred.record(CheckFailure("dtype", f"{_what(function, name)}: expected dtype {want}, got {value.dtype}"))
+        Deferred.record(dtype_failure(_what(function, name), want, value.dtype))
 
 
 def validate(function: str, declared, result: Any) -> Any:
@@ -187,26 +237,30 @@ def validate(function: str, declared, result: Any) -> Any:
         return result
     if declared == NONE:
         if result is not None:
-            raise CheckFailure("structure", f"{function}: expected None here (no bias, no bias gradient), got {type(result).__name__}")
+            raise CheckFailure("structure", f"{function}: expected None here (no bias, no bias gradient), got {type(result).__name__}", rule=function)
         return None
     if isinstance(declared, Seq):
         if not isinstance(result, tuple):
-            raise CheckFailure("structure", f"{declared.what}, a tuple of {len(declared.items)}; got {type(result).__name__}")
+            raise CheckFailure("structure", f"{declared.what}, a tuple of {len(declared.items)}; got {type(result).__name__}", rule=function)
         if len(result) != len(declared.items):
-            raise CheckFailure("structure", f"{declared.what}, a tuple of {len(declared.items)}; got a tuple of {len(result)}")
+            raise CheckFailure("structure", f"{declared.what}, a tuple of {len(declared.items)}; got a tuple of {len(result)}", rule=function)
         return tuple(validate(function, item, value) for item, value in zip(declared.items, result))
     if isinstance(declared, Scalar):
         if isinstance(result, (bool, np.bool_)) or not isinstance(result, (float, int, np.number, np.ndarray)):
-            raise CheckFailure("structure", f"{_what(function, declared.name)}: expected a NumPy floating scalar, got {type(result).__name__}")
+            raise CheckFailure("structure", f"{_what(function, declared.name)}: expected a NumPy floating scalar, got {type(result).__name__}",
+                               rule=function)
         if np.shape(result) != ():
-            raise CheckFailure("shape", f"{_what(function, declared.name)}: expected a scalar, got an array of shape {np.shape(result)}")
+            raise CheckFailure("shape", f"{_what(function, declared.name)}: expected a scalar, got an array of shape {np.shape(result)}",
+                               rule=_what(function, declared.name))
         value = np.asarray(result)[()]  # a NumPy scalar, whatever form of scalar came back
         _check_dtype(function, declared.name, value, declared.dtype)
         return value
     if not isinstance(result, np.ndarray):
-        raise CheckFailure("structure", f"{_what(function, declared.name)}: expected an ndarray of shape {declared.shape}, got {type(result).__name__}")
+        raise CheckFailure("structure", f"{_what(function, declared.name)}: expected an ndarray of shape {declared.shape}, got {type(result).__name__}",
+                           rule=function)
     value = np.asarray(result)  # an ndarray subclass (matrix, masked) as the plain array it holds
     if value.shape != tuple(declared.shape):
-        raise CheckFailure("shape", f"{_what(function, declared.name)}: expected shape {tuple(declared.shape)}, got {value.shape}")
+        raise CheckFailure("shape", f"{_what(function, declared.name)}: expected shape {tuple(declared.shape)}, got {value.shape}",
+                           rule=_what(function, declared.name))
     _check_dtype(function, declared.name, value, declared.dtype)
     return value

@@ -256,4 +256,4 @@ def test_open_point(impl, point, op, data):
     if result is REJECTED or T is None:  # without torch: the result's structure, shapes and dtype only (call checks them)
         return
     assume(answer is not None)  # no oracle route serves this sample (a known oracle defect)
-    check_outputs(op, op.named(sample, result), answer[1], sample, answer[0])
+    check_outputs(op, op.named(sample, result), answer[1], sample, answer[0], impl)

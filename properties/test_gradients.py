@@ -167,6 +167,11 @@ def _record(spec, case, u, v, tol):
     Recorder.arrays.update(u=np.asarray(u, dtype=np.float64), v=np.asarray(v, dtype=np.float64))
 
 
+def _rule(spec) -> str:
+    """Both gradient checks of one backward output break one rule: it is the forward's gradient."""
+    return f"{spec.name}: the gradient of the implementation's forward"
+
+
 def _ids(specs):
     return [pytest.param(g, id=g.name) for g in specs]
 
@@ -200,6 +205,7 @@ def test_gradient_directional(impl, spec, data):
             "values",
             f"{spec.name}: directional derivative u.(Jv) by central differences = {lhs!r}, "
             f"but (J^T u).v from the backward = {rhs!r}; |diff| {abs(lhs - rhs):.3g} > tolerance {tol:.3g} ({ratio:.3g}x)",
+            rule=_rule(spec), words=f"{spec.name}: the backward's (J^T u).v is {rhs:.4g} where finite differences give {lhs:.4g}",
         )
 
 
@@ -238,4 +244,5 @@ def test_gradient_full_jacobian(impl, spec, data):
             "values",
             f"{spec.name}: d out{tuple(map(int, out_index))} / d {spec.wrt}{tuple(map(int, in_index))}: "
             f"central differences {J_fd[worst]!r}, backward {J_bw[worst]!r} (tolerance {tol[worst]:.3g}, {ratio[worst]:.3g}x)",
+            rule=_rule(spec), words=f"{spec.name}: the backward gives {J_bw[worst]:.4g} where finite differences give {J_fd[worst]:.4g}",
         )

@@ -38,7 +38,7 @@ def _check(impl, op, oracle, data):
     record_expected(op, expected, sample)
     outputs = op.run(impl, sample)
     check_deterministic(op, impl, sample, outputs)
-    check_outputs(op, outputs, expected, sample, oracle)
+    check_outputs(op, outputs, expected, sample, oracle, impl)
 
 
 @pytest.mark.family("forward")

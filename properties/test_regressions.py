@@ -49,4 +49,6 @@ def test_regression_case(impl, folder, case):
     except repro_template.Mismatch as exc:
         message = str(exc)
         kind = message[1 : message.index("]")] if message.startswith("[") else "values"
-        raise CheckFailure(kind if kind in KINDS else "values", f"regression {folder.name}: {message}") from None
+        failure = CheckFailure(kind if kind in KINDS else "values", f"regression {folder.name}: {message}", rule=f"regression case {folder.name}")
+        failure.function = case["function"]  # the finding it joins: one of this function's, of the same kind
+        raise failure from None
