@@ -57,10 +57,18 @@ def family_outcomes(report: dict) -> dict:
     return outcomes
 
 
+def findings_cell(report: dict) -> str:
+    """How many findings the run had, and the worst one's kind and rule."""
+    found = report.get("findings")
+    if found is None:
+        return "-"
+    return f"{len(found)}, worst [{found[0]['kind']}] {found[0]['rule']}" if found else "0"
+
+
 def table(reports: dict) -> str:
     """The matrix as text: one line per env (its versions, then one cell per family); an env
     whose run wrote no report says why instead."""
-    header = ["env", *VERSIONS, *FAMILIES]
+    header = ["env", *VERSIONS, *FAMILIES, "findings"]
     lines = []
     for env, report in reports.items():
         if isinstance(report, str):  # no report: the reason
@@ -68,7 +76,7 @@ def table(reports: dict) -> str:
             continue
         versions = report["versions"]
         outcomes = family_outcomes(report)
-        lines.append([env, *(str(versions.get(v) or "-") for v in VERSIONS), *(outcomes[f] for f in FAMILIES)])
+        lines.append([env, *(str(versions.get(v) or "-") for v in VERSIONS), *(outcomes[f] for f in FAMILIES), findings_cell(report)])
     full = [row for row in [header, *lines] if len(row) == len(header)]
     widths = [max(len(row[i]) for row in full) for i in range(len(header))]
     return "\n".join("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)).rstrip() for row in [header, *lines])

@@ -163,6 +163,8 @@ def pytest_configure(config):
     config._convcheck_profile = profile
     config._convcheck_shard = _parse_shard(config.getoption("--shard"))
     _use_example_database(config.getoption("--example-db"), profile)
+    if config.getoption("maxfail", 0) == 1:  # -x: the first failure is all that is asked for
+        _first_failure_only(profile)
     _choose_seed(config, profile)
     if getattr(config.option, "timeout", None) is None and profile in TIMEOUTS:
         config.option.timeout = TIMEOUTS[profile]
@@ -224,6 +226,16 @@ def _use_example_database(url, profile: str) -> None:
         settings.register_profile(profile, settings.get_profile(profile), database=database)
     except ValueError as exc:
         raise pytest.UsageError(f"--example-db: {exc}") from None
+    except hypothesis.errors.InvalidArgument:  # an unknown profile: Hypothesis itself reports it
+        return
+    settings.load_profile(profile)
+
+
+def _first_failure_only(profile: str) -> None:
+    """Under -x each test reports its first finding only, as before findings were told apart:
+    a run that stops at the first failing test does not look for a test's other findings."""
+    try:
+        settings.register_profile(profile, settings.get_profile(profile), report_multiple_bugs=False)
     except hypothesis.errors.InvalidArgument:  # an unknown profile: Hypothesis itself reports it
         return
     settings.load_profile(profile)

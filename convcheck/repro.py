@@ -61,7 +61,7 @@ class Recorder:
 
     @classmethod
     def clear(cls) -> None:
-        cls.context, cls.calls, cls.arrays = None, [], {}
+        cls.context, cls.calls, cls.arrays, cls.called = None, [], {}, set()
 
     @classmethod
     def snapshot(cls) -> dict:

@@ -8,6 +8,7 @@ would: what the second run replays can only have come through Redis.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -86,7 +87,9 @@ def test_failure_found_by_one_run_is_replayed_by_another_through_redis(redis_url
     replayed = _verify_member(tmp_path / "b", f"{redis_url}/1", "replay")
     assert replayed.returncode == 1, replayed.stdout[-3000:] + replayed.stderr[-3000:]
     reuse = replayed.stdout.split("during reuse phase", 1)
-    assert len(reuse) == 2 and "1 failing" in reuse[1].split("phase", 1)[0], replayed.stdout[-3000:]
+    # one saved example per distinct failure run A found (a values one, a NaN-routing one, ...)
+    replayed_counts = re.search(r"(\d+) passing, (\d+) failing", reuse[1].split("phase", 1)[0]) if len(reuse) == 2 else None
+    assert replayed_counts and int(replayed_counts.group(2)) >= 1, replayed.stdout[-3000:]
 
     # the control: the same replay from an empty shared database finds nothing
     control = _verify_member(tmp_path / "c", f"{redis_url}/2", "replay")

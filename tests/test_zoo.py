@@ -23,6 +23,7 @@ import pytest
 
 from convcheck.properties.checks import TORCH_MISSING
 from convcheck.properties.ops import T
+from convcheck.properties.results import KINDS
 
 ZOO = Path(__file__).resolve().parent.parent / "zoo"
 MEMBERS = sorted(p for p in ZOO.glob("*.py") if not p.name.startswith("_"))
@@ -82,6 +83,47 @@ def test_suite_catches_zoo_member(member, tmp_path):
     if T is not None:  # a replay on the fixed reference compares with torch
         _replays(folder, tmp_path)
     _assert_minimal(folder, {**DEFAULT_BOUNDS, **_member_constant(member, "SHRINK_BOUNDS", {})})
+
+
+# A fixed selection run without -x, in the families that hold the declared check (all families of
+# each would cost minutes per member): the member's FINDING -- its one defect, as data -- is the
+# first finding of the summary, and its repro folder replays it.
+FIRST_FINDING = {
+    "bias_wrong_channel": "forward",
+    "float32_becomes_float64": "forward,backward",
+    "mutates_input": "backward",
+    "accepts_unknown_keys": "contract",
+    "seed_backward_crop": "backward",
+    "average_pool_sum": "forward,metamorphic",
+    "mask_last_max": "forward,backward",
+}
+
+
+def test_first_finding_selection_declares_findings():
+    for name in FIRST_FINDING:
+        function, kind, rule = _member_constant(ZOO / f"{name}.py", "FINDING", None)
+        assert kind in KINDS and rule and function, name
+
+
+@pytest.mark.skipif(T is None, reason=TORCH_MISSING)
+@pytest.mark.parametrize("name", sorted(FIRST_FINDING))
+def test_declared_defect_is_the_first_finding(name, tmp_path):
+    member = ZOO / f"{name}.py"
+    report = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "convcheck.cli", "verify", str(member), "--profile", "ci", "--family", FIRST_FINDING[name],
+         "--report-json", str(report), "--repro-dir", str(tmp_path / "repros"), "--api", _member_constant(member, "API", "tutorial")],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    found = json.loads(report.read_text())["findings"]
+    function, kind, rule = _member_constant(member, "FINDING", None)
+    first = found[0]
+    assert (first["kind"], first["rule"]) == (kind, rule) and function in first["functions"], (
+        f"{name} declares ({function}, {kind}, {rule}); the findings are {[(f['kind'], f['rule'], f['functions']) for f in found]}")
+    folder = Path(first["repro"])
+    if (folder / "repro.py").exists():
+        _replays(folder, tmp_path)
 
 
 def _assert_caught_by_a_check_of_its_rules(member: Path, failed: list) -> None:

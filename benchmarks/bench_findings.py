@@ -1,0 +1,88 @@
+"""Cost of telling findings apart, measured side by side in one run: an older commit against this
+checkout.
+
+Run from the project root:
+
+    python benchmarks/bench_findings.py --old c3a009c                    # both measurements
+    python benchmarks/bench_findings.py --old c3a009c --only verify      # the four-defect run only
+    python benchmarks/bench_findings.py --old c3a009c --rounds 2
+
+The old commit is checked out in a temporary git worktree with a virtualenv of its own (torch
+pinned, as CI installs it). Each side then runs, one after the other and alternating over the
+rounds, with one torch / BLAS / OpenMP thread per process:
+
+- `verify`: `convcheck verify tests/impls/four_defects.py` (ci profile; this checkout's file of
+  that implementation on both sides);
+- `gate`: CI's test command, `python -m pytest -n 2 --hypothesis-profile=ci`, in each checkout.
+
+It prints each run's wall time and exit status, the best per side and new / old.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FOUR_DEFECTS = ROOT / "tests" / "impls" / "four_defects.py"
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def checkout(commit: str, where: Path) -> Path:
+    """The commit in a worktree under `where`, with its own virtualenv; its python."""
+    tree = where / "old"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "venv", str(tree / ".venv")], check=True)
+    python = tree / ".venv" / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "torch==2.13.0", "-e", f"{tree}[redis]"], check=True)
+    return python
+
+
+def timed(command: list, cwd: Path) -> tuple[float, int]:
+    env = {**os.environ, **{v: "1" for v in THREAD_VARS}}
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    return time.perf_counter() - start, result.returncode
+
+
+def commands(python: Path, repros: Path) -> dict:
+    return {
+        "verify": [str(python), "-m", "convcheck.cli", "verify", str(FOUR_DEFECTS), "--repro-dir", str(repros)],
+        "gate": [str(python), "-m", "pytest", "-n", "2", "--hypothesis-profile=ci", "-q", "-p", "no:cacheprovider",
+                 "--repro-dir", str(repros)],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--old", required=True, help="the commit to compare with (e.g. the one before findings were told apart)")
+    parser.add_argument("--only", choices=("verify", "gate"), help="one of the two measurements (default: both)")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds of both sides (default 1)")
+    args = parser.parse_args()
+    which = [args.only] if args.only else ["verify", "gate"]
+    with tempfile.TemporaryDirectory(prefix="bench-findings-") as tmp:
+        where = Path(tmp)
+        try:
+            old_python = checkout(args.old, where)
+            sides = {"old": (old_python, where / "old"), "new": (Path(sys.executable), ROOT)}
+            print(f"old = {args.old}, new = this checkout; 1 thread for torch and the BLAS per process; {args.rounds} round(s)")
+            for name in which:
+                times: dict = {"old": [], "new": []}
+                for _ in range(args.rounds):
+                    for side, (python, tree) in sides.items():
+                        seconds, status = timed(commands(python, where / f"repros-{side}")[name], tree)
+                        times[side].append(seconds)
+                        print(f"  {name:<6} {side}: {seconds:8.1f} s (exit {status})", flush=True)
+                best = {k: min(v) for k, v in times.items()}
+                print(f"{name}: best old {best['old']:.1f} s, new {best['new']:.1f} s; new / old = {best['new'] / best['old']:.2f}", flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(where / "old")], capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
