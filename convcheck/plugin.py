@@ -65,6 +65,39 @@ settings.register_profile(
 # --example-db, on any machine sharing it) and shrinks it; generates nothing new.
 settings.register_profile("replay", phases=[Phase.explicit, Phase.reuse, Phase.shrink], print_blob=True, **_common)
 settings.load_profile("dev")
+
+
+def _explore_past_the_first_finding() -> None:
+    """Where several findings are reported, a test goes on generating after its first finding
+    until it has run its example budget (max_examples calls, failing ones included: Hypothesis
+    counts only passing ones towards max_examples). Hypothesis itself stops soon after a finding
+    (at twice the call count of the last new one, or 10 s after the first): too soon to find a
+    defect of another region, and dependent on the machine's speed. Its stopping rule is internal
+    (ConjectureRunner), so this applies where it is found as expected; elsewhere Hypothesis's own
+    rule stays."""
+    from hypothesis.internal.conjecture import engine
+
+    runner = getattr(engine, "ConjectureRunner", None)
+    original = getattr(runner, "should_generate_more", None)
+    if original is None or getattr(original, "_convcheck", False):
+        return
+
+    @functools.wraps(original)
+    def should_generate_more(self):
+        found = getattr(self, "interesting_test_cases", None)
+        if not found or not self.settings.report_multiple_bugs or Phase.shrink not in self.settings.phases:
+            return original(self)
+        self.interesting_test_cases = {}  # its budget limits alone: as if nothing was found yet
+        try:
+            return original(self) and self.call_count < self.settings.max_examples
+        finally:
+            self.interesting_test_cases = found
+
+    should_generate_more._convcheck = True
+    runner.should_generate_more = should_generate_more
+
+
+_explore_past_the_first_finding()
 # A backstop per test (pytest-timeout, thread method: it ends the process with a stack dump);
 # hanging implementation calls are cut off much sooner, per call, by --call-timeout.
 TIMEOUTS = {"dev": 900, "ci": 900, "thorough": 7200, "mutation": 900, "replay": 900}
