@@ -106,11 +106,10 @@ def _outcome(returncode: int, report_path: str) -> int:
         rows = report["rows"]
     except (OSError, ValueError, KeyError, TypeError):
         return EXIT_INTERNAL
-    kinds = [k for r in rows for k in r["kinds"]]
-    failed = sum(r["failed"] for r in rows)
+    kinds = [k for r in rows for k in r["kinds"]]  # every kind each failed test found
     if any(k.startswith("internal error") for k in kinds):
         return EXIT_INTERNAL
-    if failed or report.get("verified") is False:  # a finding, or nothing verified (every check skipped)
+    if report.get("findings") or report.get("verified") is False:  # a finding, or nothing verified (every check skipped)
         return EXIT_CHECK_FAILED
     return EXIT_INTERNAL
 

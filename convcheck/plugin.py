@@ -506,7 +506,7 @@ def _finding_of(item, leaf) -> dict:
     impl = item.callspec.params.get("impl") if hasattr(item, "callspec") else None
     record = getattr(leaf, "_convcheck_record", None) or {}
     context = record.get("context") or {}
-    function = context.get("function") or getattr(leaf, "function", None)
+    function = context.get("function") or getattr(leaf, "function", None) or (_function(item) if item.get_closest_marker("regression") else None)
     rule = getattr(leaf, "rule", "") or _function(item)
     impl_name = impl.name if impl else ""
     key = [impl_name, leaf.kind, rule]

@@ -9,7 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_forward ignores unknown hparameters keys instead of raising ValueError"
 BREAKS = ("conv_forward",)
-FINDING = ("conv_forward", "accepted invalid", "ValueError on invalid input")  # (function, kind, rule): the first finding of a run without -x
+FINDING = ('conv_forward', 'accepted invalid', 'ValueError on invalid input')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_forward(A_prev, W, b, hparameters):

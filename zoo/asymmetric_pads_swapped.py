@@ -8,6 +8,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv pads ((top, bottom), (left, right)) read as ((bottom, top), (right, left))"
 BREAKS = ("conv_forward", "conv_backward")
+FINDING = ('conv_forward', 'values', 'conv_forward: Z')  # (function, kind, rule): the defect as the findings summary names it
 API = "full"
 
 

@@ -9,6 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "average pool_backward divides the gradient by f instead of f*f"
 BREAKS = ("pool_backward",)
+FINDING = ('distribute_value', 'values', "pool_backward(mode='average'): dA_prev")  # (function, kind, rule): the defect as the findings summary names it
 
 
 def pool_backward(dA, cache, mode="max"):

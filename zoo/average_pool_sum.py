@@ -10,7 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "average pool_forward returns sum(window) instead of mean(window)"
 BREAKS = ("pool_forward",)
-FINDING = ("pool_forward", "values", "pool_forward(mode='average'): A")  # (function, kind, rule): the first finding of a run without -x
+FINDING = ('pool_forward', 'values', "pool_forward(mode='average'): A")  # (function, kind, rule): the defect as the findings summary names it
 
 
 def pool_forward(A_prev, hparameters, mode="max"):

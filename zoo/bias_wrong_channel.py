@@ -9,7 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_forward adds b[..., c - 1] to channel c (bias rolled along the channel axis)"
 BREAKS = ("conv_forward",)
-FINDING = ("conv_forward", "values", "conv_forward: Z")  # (function, kind, rule): the first finding of a run without -x
+FINDING = ('conv_forward', 'values', 'conv_forward: Z')  # (function, kind, rule): the defect as the findings summary names it
 SHRINK_BOUNDS = {"channels": 2}  # the defect needs two channels to show
 
 

@@ -12,6 +12,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "ceil_mode keeps a last pooling window that starts in the bottom/right padding"
 BREAKS = ("pool_forward", "pool_backward")
+FINDING = ('pool_forward', 'shape', 'pool_forward: A')  # (function, kind, rule): the defect as the findings summary names it
 API = "full"
 
 

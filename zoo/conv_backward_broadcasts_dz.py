@@ -9,6 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_backward broadcasts a wrongly shaped dZ instead of raising ValueError"
 BREAKS = ("conv_backward",)
+FINDING = ('conv_backward', 'accepted invalid', 'ValueError on invalid input')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_backward(dZ, cache):

@@ -9,6 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_backward computes dA_prev with W's (n_C_prev, n_C) block reshaped instead of kept"
 BREAKS = ("conv_backward",)
+FINDING = ('conv_backward', 'values', 'conv_backward: dA_prev')  # (function, kind, rule): the defect as the findings summary names it
 SHRINK_BOUNDS = {"channels": 2}  # the defect needs two channels to show
 
 

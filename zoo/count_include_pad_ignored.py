@@ -9,6 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "average pooling divides by the window's taps in the padded input even when count_include_pad is False"
 BREAKS = ("pool_forward", "pool_backward")
+FINDING = ('pool_forward', 'values', "pool_forward(mode='average'): A")  # (function, kind, rule): the defect as the findings summary names it
 API = "full"
 
 

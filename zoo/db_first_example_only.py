@@ -9,6 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_backward's db is dZ[0].sum(...) instead of dZ.sum(...) over the batch"
 BREAKS = ("conv_backward",)
+FINDING = ('conv_backward', 'values', 'conv_backward: db')  # (function, kind, rule): the defect as the findings summary names it
 SHRINK_BOUNDS = {"batch": 2}  # the defect needs two examples to show
 
 

@@ -12,6 +12,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_backward ignores dilation (its windows' taps are adjacent); conv_forward is right"
 BREAKS = ("conv_backward",)
+FINDING = ('conv_backward', 'values', 'conv_backward: dA_prev')  # (function, kind, rule): the defect as the findings summary names it
 API = "full"
 
 

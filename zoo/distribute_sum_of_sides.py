@@ -10,6 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "distribute_value returns dz / (n_H + n_W) per entry instead of dz / (n_H * n_W)"
 BREAKS = ("distribute_value",)
+FINDING = ('distribute_value', 'values', 'distribute_value: a')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def distribute_value(dz, shape):

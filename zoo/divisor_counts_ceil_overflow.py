@@ -10,6 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "average pooling with ceil_mode divides a window that overhangs the padded input by fh*fw instead of its taps inside it"
 BREAKS = ("pool_forward", "pool_backward")
+FINDING = ('pool_forward', 'values', "pool_forward(mode='average'): A")  # (function, kind, rule): the defect as the findings summary names it
 API = "full"
 SHRINK_BOUNDS = {"spatial": 4}  # the shrinker stops at 4 rows (3-row windows, ceil_mode); 3 would do
 

@@ -8,6 +8,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "average pooling ignores hparameters['divisor_override']"
 BREAKS = ("pool_forward", "pool_backward")
+FINDING = ('pool_forward', 'values', "pool_forward(mode='average'): A")  # (function, kind, rule): the defect as the findings summary names it
 API = "full"
 
 

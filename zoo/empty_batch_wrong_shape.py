@@ -9,6 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_backward on an empty batch returns dW and db of the wrong shape"
 BREAKS = ("conv_backward",)
+FINDING = ('conv_backward', 'shape', 'conv_backward: dW')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_backward(dZ, cache):

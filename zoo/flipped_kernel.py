@@ -7,6 +7,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_forward uses W[::-1, ::-1] (convolution instead of cross-correlation)"
 BREAKS = ("conv_forward",)
+FINDING = ('conv_forward', 'values', 'conv_forward: Z')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_forward(A_prev, W, b, hparameters):

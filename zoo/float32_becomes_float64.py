@@ -10,7 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 DEFECT = "results are always float64, even when every input is float32"
 BREAKS = ("zero_pad", "conv_single_step", "conv_forward", "conv_backward",
           "pool_forward", "distribute_value", "pool_backward")
-FINDING = ("zero_pad", "dtype", "float32 -> float64")  # (function, kind, rule): the first finding of a run without -x
+FINDING = ('zero_pad', 'dtype', 'float32 -> float64')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def _f64(x):

@@ -8,6 +8,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "grouped conv_forward: output channel c sees input group (g + 1) % groups instead of its group g"
 BREAKS = ("conv_forward",)
+FINDING = ('conv_forward', 'values', 'conv_forward: Z')  # (function, kind, rule): the defect as the findings summary names it
 API = "full"
 SHRINK_BOUNDS = {"channels": 2}  # groups > 1 needs two input and two output channels
 

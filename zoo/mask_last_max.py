@@ -9,7 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "create_mask_from_window breaks ties toward the last maximum, not the first"
 BREAKS = ("create_mask_from_window", "pool_backward")
-FINDING = ("create_mask_from_window", "values", "create_mask_from_window: mask")  # (function, kind, rule): the first finding of a run without -x
+FINDING = ('create_mask_from_window', 'values', 'create_mask_from_window: mask')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def create_mask_from_window(x):

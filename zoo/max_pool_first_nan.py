@@ -11,6 +11,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "create_mask_from_window picks the first NaN of a window, not the last"
 BREAKS = ("create_mask_from_window", "pool_backward")
+FINDING = ('create_mask_from_window', 'values', 'create_mask_from_window: mask')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def create_mask_from_window(x):

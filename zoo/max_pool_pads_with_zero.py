@@ -12,6 +12,7 @@ from convcheck.reference.loops import create_mask_from_window
 
 DEFECT = "max pooling pads with 0 instead of -inf"
 BREAKS = ("pool_forward", "pool_backward")
+FINDING = ('pool_forward', 'values', "pool_forward(mode='max'): A")  # (function, kind, rule): the defect as the findings summary names it
 API = "full"
 # The real values next to the padding must all be negative. The inputs are seeded normals and
 # seed 0 starts positive, so the shrinker keeps a second channel to reach a negative value

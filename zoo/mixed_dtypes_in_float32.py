@@ -8,6 +8,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_forward computes mixed float32/float64 inputs in A_prev's dtype instead of the result type"
 BREAKS = ("conv_forward",)
+FINDING = ('conv_forward', 'dtype', 'float64 -> float32')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_forward(A_prev, W, b, hparameters):

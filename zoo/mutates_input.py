@@ -7,7 +7,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_backward overwrites the caller's dZ with zeros"
 BREAKS = ("conv_backward",)
-FINDING = ("conv_backward", "input modified", "conv_backward: argument #1")  # (function, kind, rule): the first finding of a run without -x
+FINDING = ('conv_backward', 'input modified', 'conv_backward: argument #1')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_backward(dZ, cache):

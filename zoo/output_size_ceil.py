@@ -10,6 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_forward output size is ceil((n + 2p - f) / s) + 1 instead of floor(...) + 1"
 BREAKS = ("conv_forward",)
+FINDING = ('conv_forward', 'shape', 'conv_forward: Z')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_forward(A_prev, W, b, hparameters):

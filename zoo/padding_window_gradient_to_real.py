@@ -11,6 +11,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "max pool_backward sends the gradient of a window that sees only padding to a real element"
 BREAKS = ("pool_backward",)
+FINDING = ('pool_backward', 'values', "pool_backward(mode='max') on padding-only windows: dA_prev")  # (function, kind, rule): the defect as the findings summary names it
 API = "full"
 
 

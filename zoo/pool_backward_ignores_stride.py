@@ -10,6 +10,7 @@ from convcheck.reference.loops import create_mask_from_window, distribute_value
 
 DEFECT = "pool_backward walks the windows with stride 1 instead of hparameters['stride']"
 BREAKS = ("pool_backward",)
+FINDING = ('create_mask_from_window', 'values', "pool_backward(mode='max'): dA_prev")  # (function, kind, rule): the defect as the findings summary names it
 
 
 def pool_backward(dA, cache, mode="max"):

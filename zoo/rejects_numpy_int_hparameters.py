@@ -10,6 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_forward, conv_backward, pool_forward and pool_backward reject NumPy integer hyperparameters"
 BREAKS = ("conv_forward", "conv_backward", "pool_forward", "pool_backward")
+FINDING = ('conv_forward', 'rejected valid', 'conv_forward')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def _python_ints(hparameters):

@@ -7,6 +7,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_forward assigns A_prev[...] = A_prev (fails on read-only input)"
 BREAKS = ("conv_forward",)
+FINDING = ('conv_forward', 'rejected valid', 'conv_forward')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_forward(A_prev, W, b, hparameters):

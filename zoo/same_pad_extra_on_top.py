@@ -8,6 +8,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "pad='same' splits an odd total padding t as (t - t//2, t//2): the extra at the top/left, not the bottom/right"
 BREAKS = ("conv_forward", "conv_backward")
+FINDING = ('conv_forward', 'values', 'conv_forward: Z')  # (function, kind, rule): the defect as the findings summary names it
 API = "full"
 
 

@@ -10,7 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_backward crops dA_prev_pad with [pad:-pad], an empty slice when pad == 0"
 BREAKS = ("conv_backward",)
-FINDING = ("conv_backward", "rejected valid", "conv_backward")  # (function, kind, rule): the first finding of a run without -x
+FINDING = ('conv_backward', 'rejected valid', 'conv_backward')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_backward(dZ, cache):

@@ -10,6 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_single_step adds float(b) for a (1,1,1) array b (TypeError on NumPy 2.4)"
 BREAKS = ("conv_single_step", "conv_forward")
+FINDING = ('conv_single_step', 'raised', 'conv_single_step: TypeError')  # (function, kind, rule): the defect as the findings summary names it
 # before this NumPy the values are right and only --strict-warnings catches the defect
 STRICT_BEFORE_NUMPY = "2.4.0"
 

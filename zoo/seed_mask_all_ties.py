@@ -10,6 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "max-pool mask is (x >= max(x)): every tied maximum gets the gradient"
 BREAKS = ("create_mask_from_window", "pool_backward")
+FINDING = ('create_mask_from_window', 'values', 'create_mask_from_window: mask')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def create_mask_from_window(x):

@@ -10,6 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_forward slices each window as [start : start + stride] instead of [start : start + f]"
 BREAKS = ("conv_forward",)
+FINDING = ('conv_forward', 'rejected valid', 'conv_forward')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_forward(A_prev, W, b, hparameters):

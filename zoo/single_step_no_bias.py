@@ -9,6 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_single_step returns sum(a_slice_prev * W) without + b"
 BREAKS = ("conv_single_step",)
+FINDING = ('conv_single_step', 'values', 'conv_single_step: Z')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_single_step(a_slice_prev, W, b):

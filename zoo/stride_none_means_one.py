@@ -10,6 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "pool stride None taken as 1 instead of the window size f"
 BREAKS = ("pool_forward", "pool_backward")
+FINDING = ('pool_forward', 'shape', 'pool_forward: A')  # (function, kind, rule): the defect as the findings summary names it
 API = "full"
 
 

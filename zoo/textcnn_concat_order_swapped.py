@@ -11,6 +11,7 @@ from convcheck.text_cnn import TextCNN as _TextCNN
 
 DEFECT = "text CNN backward: the concatenation's gradient is split in reversed branch order (forward concatenates branch 0 first)"
 BREAKS = ()  # no seed function is wrong: the composition is
+FINDING = ('TextCNN.loss_and_gradients', 'values', 'text_cnn_gradients_match_torch')  # (function, kind, rule): the defect as the findings summary names it
 API = "full"  # the text CNN needs rectangular kernels and (time x 1) pooling windows
 
 

@@ -10,6 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_forward leaves its last output row uninitialized (np.empty)"
 BREAKS = ("conv_forward",)
+FINDING = ('conv_forward', 'nondeterministic', 'conv_forward: flaky')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_forward(A_prev, W, b, hparameters):

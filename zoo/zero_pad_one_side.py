@@ -9,6 +9,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "zero_pad pads ((0, 2*pad), (0, 2*pad)) instead of ((pad, pad), (pad, pad))"
 BREAKS = ("zero_pad",)
+FINDING = ('zero_pad', 'values', 'zero_pad: X_pad')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def zero_pad(X, pad):
