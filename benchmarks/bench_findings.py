@@ -47,6 +47,8 @@ def timed(command: list, cwd: Path) -> tuple[float, int]:
     env = {**os.environ, **{v: "1" for v in THREAD_VARS}}
     start = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode not in (0, 1):  # not a verdict: say why
+        print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
     return time.perf_counter() - start, result.returncode
 
 

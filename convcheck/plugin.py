@@ -413,7 +413,7 @@ def _raise_with_record(settle) -> None:
         settle()
     except BaseException as exc:
         record = Recorder.snapshot()
-        for leaf in (exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)):
+        for leaf in (exc, *getattr(exc, "also", ())):
             leaf._convcheck_record = record
         raise
 
@@ -473,7 +473,7 @@ def _is_finding(exc: BaseException) -> bool:
 
 def _leaves(exc: BaseException) -> list:
     """The findings a failed test raised, one per distinct failure Hypothesis found and shrank
-    (it raises several as an ExceptionGroup, and so does one example with several findings),
+    (it raises several as an ExceptionGroup), each with the others its example found (`also`),
     most severe first; anything else is the suite's own error. A Flaky failure -- an example
     that failed, then passed when Hypothesis replayed it -- made of the implementation's
     failures is nondeterminism of the implementation."""
@@ -495,7 +495,10 @@ def _leaves(exc: BaseException) -> list:
             if not getattr(leaf, "__notes__", None):
                 leaf.__notes__ = list(getattr(exc, "__notes__", []))
         return sorted(leaves, key=lambda e: SEVERITY.index(e.kind) if _is_finding(e) else -1)
-    return [exc]
+    also = list(getattr(exc, "also", ())) if isinstance(exc, CheckFailure) else []
+    for leaf in also:  # found in the same example: its notes, its record
+        leaf.__notes__ = list(getattr(exc, "__notes__", []))
+    return [exc, *also]
 
 
 def _finding_of(item, leaf) -> dict:

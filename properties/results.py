@@ -10,16 +10,12 @@ scalars, tuples rebuilt, the cache passed through untouched (the suite builds it
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import strategies as S
-
-if sys.version_info < (3, 11):  # Hypothesis depends on the backport there
-    from exceptiongroup import ExceptionGroup
 
 
 class CheckFailure(AssertionError):
@@ -47,6 +43,7 @@ class CheckFailure(AssertionError):
         super().__init__(f"[{kind}] {message}")
         self.kind, self.rule, self.message = kind, rule, message
         self.words = words or message.splitlines()[0][:200]
+        self.also: list = []  # the other findings of the same example (Deferred.settle)
 
     def __reduce__(self):
         return CheckFailure, (self.kind, self.message, self.rule, self.words)
@@ -86,8 +83,11 @@ class Deferred:
     @classmethod
     def settle(cls, found: BaseException | None = None) -> None:
         """Raise what the example found: `found` (the failure that ended it, if any) and the
-        deferred findings, one per (kind, rule), the most severe first; several as an
-        ExceptionGroup, whose members the plugin reports one by one."""
+        deferred findings, one per (kind, rule). The most severe is raised -- Hypothesis tells the
+        example's failure apart and shrinks it by that one -- and carries the others (`also`),
+        which the plugin reports beside it: an example with wrong values and a wrong dtype is
+        shrunk as a values failure, not as a third kind of failure besides the values-only and
+        the dtype-only ones."""
         findings, cls.findings = cls.findings, []
         if found is not None:
             findings.insert(0, found)
@@ -96,10 +96,9 @@ class Deferred:
             distinct.setdefault((failure.kind, failure.rule), failure)
         if not distinct:
             return
-        ordered = sorted(distinct.values(), key=lambda f: SEVERITY.index(f.kind))
-        if len(ordered) == 1:
-            raise ordered[0]
-        raise ExceptionGroup(f"{len(ordered)} findings in one example", ordered)
+        worst, *also = sorted(distinct.values(), key=lambda f: SEVERITY.index(f.kind))
+        worst.also = also
+        raise worst
 
 
 # the order of the findings summary: wrong results on valid input; exception, crash or hang on
