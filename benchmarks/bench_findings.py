@@ -55,8 +55,8 @@ def timed(command: list, cwd: Path) -> tuple[float, int]:
 def commands(python: Path, repros: Path) -> dict:
     return {
         "verify": [str(python), "-m", "convcheck.cli", "verify", str(FOUR_DEFECTS), "--repro-dir", str(repros)],
-        "gate": [str(python), "-m", "pytest", "-n", "2", "--hypothesis-profile=ci", "-q", "-p", "no:cacheprovider",
-                 "--repro-dir", str(repros)],
+        # one argument: pytest reads a separate value as a path (and its rootdir from it) before the plugin is loaded
+        "gate": [str(python), "-m", "pytest", "-n", "2", "--hypothesis-profile=ci", "-q", "-p", "no:cacheprovider", f"--repro-dir={repros}"],
     }
 
 
