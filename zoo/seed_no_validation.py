@@ -10,7 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "pool_forward checks none of its inputs (f > n_H gives an empty array, not ValueError)"
 BREAKS = ("pool_forward",)
-FINDING = ('conv_forward', 'accepted invalid', 'ValueError on invalid input')  # (function, kind, rule): the defect as the findings summary names it
+FINDING = ('pool_forward', 'accepted invalid', 'ValueError on invalid input')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def pool_forward(A_prev, hparameters, mode="max"):
