@@ -301,10 +301,11 @@ def _inflight_path(config, worker: str) -> str:
 @pytest.hookimpl(optionalhook=True)
 def pytest_handlecrashitem(crashitem, report, sched):  # xdist: a worker process died
     """Say which configuration the dead worker was running, from its in-flight file."""
+    from convcheck.repro import Recorder
+
     path = _inflight_path(report.node.config, report.node.gateway.id)
     try:
-        with open(path, encoding="utf-8") as fh:
-            test, _, example = fh.read().partition("\n")
+        test, example = Recorder.read_inflight(path)
     except OSError:
         return
     if test == crashitem:

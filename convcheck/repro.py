@@ -8,7 +8,10 @@ the folder. Replaying uses convcheck/repro_template.py, copied verbatim as repro
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib
+import io
 import json
 import os
 import re
@@ -19,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import repro_template as template
+from . import wire
 
 TEMPLATE_PATH = template.__file__
 
@@ -33,6 +37,7 @@ class Recorder:
     test: str = ""
     law: str = ""  # what the current test checks (the rule of a finding that names no other)
     called: set = set()  # the implementation's functions the current example called
+    _inflight_fd: int | None = None
 
     @classmethod
     def start(cls, function: str, check: str, family: str, oracle: str | None = None, dtype=None, gradient=None,
@@ -42,9 +47,24 @@ class Recorder:
         cls.calls, cls.arrays = [], {}
         if cls.inflight and example is not None:
             # written before any oracle or implementation call: if the process dies (a torch
-            # crash, an abort), this is what it was running
-            with open(cls.inflight, "w", encoding="utf-8") as fh:
-                fh.write(f"{cls.test}\n{example!r}\n")
+            # crash, an abort), this is what it was running. As data (wire's encoding, no repr:
+            # printing arrays costs more than the call it precedes), into a file kept open.
+            if cls._inflight_fd is None:
+                cls._inflight_fd = os.open(cls.inflight, os.O_WRONLY | os.O_CREAT, 0o644)
+            message = cls.test.encode() + b"\n" + wire.dumps(_as_data(example))
+            os.ftruncate(cls._inflight_fd, 0)
+            os.pwrite(cls._inflight_fd, message, 0)
+
+    @staticmethod
+    def read_inflight(path: str) -> tuple[str, str]:
+        """(test id, the example it was running, printed) from an in-flight file."""
+        with open(path, "rb") as fh:
+            test, _, data = fh.read().partition(b"\n")
+        try:
+            example = repr(_from_data(wire.read_message(io.BytesIO(data).read)))
+        except Exception as exc:  # noqa: BLE001 - a file cut short by the crash it reports
+            example = f"(not readable: {type(exc).__name__}: {exc})"
+        return test.decode(errors="replace"), example
 
     @classmethod
     def record_call(cls, name: str, args: tuple, snapshot: list, valid: bool | None) -> None:
@@ -69,6 +89,36 @@ class Recorder:
         replays each distinct failure in turn, and each is written from its own replay."""
         context = None if cls.context is None else {**cls.context, "outputs": list(cls.context["outputs"])}
         return {"context": context, "calls": list(cls.calls), "arrays": dict(cls.arrays), "called": set(cls.called)}
+
+
+DATACLASS = "convcheck dataclass"  # _as_data's key for a dataclass: (module, class name) -> fields
+
+
+def _as_data(value: Any) -> Any:
+    """An example as plain data that wire carries: the suite's dataclasses (cases, samples) as
+    {(DATACLASS, module, class name): fields}."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: _as_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {(DATACLASS, type(value).__module__, type(value).__qualname__): fields}
+    if type(value) in (list, tuple):
+        return type(value)(_as_data(v) for v in value)
+    if type(value) is dict:
+        return {k: _as_data(v) for k, v in value.items()}
+    return value
+
+
+def _from_data(value: Any) -> Any:
+    """_as_data's inverse, for the suite's own classes only (a module under convcheck)."""
+    if type(value) is dict and len(value) == 1:
+        (key, fields), = value.items()
+        if type(key) is tuple and len(key) == 3 and key[0] == DATACLASS and str(key[1]).startswith("convcheck."):
+            cls = getattr(importlib.import_module(key[1]), key[2])
+            return cls(**{k: _from_data(v) for k, v in fields.items()})
+    if type(value) in (list, tuple):
+        return type(value)(_from_data(v) for v in value)
+    if type(value) is dict:
+        return {k: _from_data(v) for k, v in value.items()}
+    return value
 
 
 def _layout(x: np.ndarray) -> str:

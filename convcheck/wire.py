@@ -81,7 +81,16 @@ def resolve(value: Any, args: list) -> Any:
     return value
 
 
+# The exact built-in types of hyperparameters and flags, encoded without the checks below (most
+# of what crosses, by count); subclasses (an IntEnum, a str subclass) take the general path.
+_PLAIN = {str: lambda v: {"v": v}, bool: lambda v: {"v": v}, type(None): lambda v: {"v": None},
+          int: lambda v: {"i": str(v)}, float: lambda v: {"f": repr(v)}}
+
+
 def _encode(value: Any, buffers: list, depth: int = 0, known: dict | None = None) -> Any:
+    plain = _PLAIN.get(type(value))
+    if plain is not None:
+        return plain(value)
     if depth > MAX_DEPTH:
         return {"o": ["nested too deeply", ""]}
     if known and isinstance(value, np.ndarray) and id(value) in known:

@@ -64,7 +64,7 @@ def tolerance(magnitude: np.ndarray, n_terms: int, dtype) -> np.ndarray:
     return relative + (n_terms + 1) * float(np.finfo(np.dtype(dtype)).smallest_subnormal)
 
 
-def fd_tolerance(scale: float, n_terms: int) -> float:
+def fd_tolerance(scale, n_terms: int):
     """Budget for comparing a central difference u.(f(x+hv) - f(x-hv)) / (2h) with (J^T u).v.
 
     All in float64. The layers are linear (conv, average pooling) or piecewise linear (max
@@ -75,5 +75,7 @@ def fd_tolerance(scale: float, n_terms: int) -> float:
     passes `scale` = sum_j |u_j| * F / h  +  sum_i |(J^T u)_i| * |v_i|, where F bounds the
     magnitude of any element of f at the perturbed points (e.g. for conv: kh*kw*C_prev *
     max|A| * max|W| + max|b|) -- a bound from maxima, so no oracle is needed to compute it.
+    An array of scales (one per Jacobian entry) gives an array of budgets.
     """
-    return gamma(2 * max(int(n_terms), 1) + 2, np.float64) * float(scale)
+    factor = gamma(2 * max(int(n_terms), 1) + 2, np.float64)
+    return factor * scale if isinstance(scale, np.ndarray) else factor * float(scale)

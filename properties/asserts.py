@@ -216,9 +216,9 @@ def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, repl
     modified: list = []
     own: list = []
     try:
-        if remote:  # isolated: the worker makes the call, checks its arguments, collects its warnings
-            with _guarded():
-                result, modified, warning = next(replies)
+        if remote:  # isolated: the worker makes the call, checks its arguments, collects its warnings; the
+            # time limit is the worker's reply deadline, and any KeyboardInterrupt here is a real Ctrl-C
+            result, modified, warning = next(replies)
             own = [warning] if warning else []
         else:
             with _guarded(), own_warnings(StrictWarnings.sources) as own:
@@ -240,7 +240,7 @@ def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, repl
     except Exception as exc:  # noqa: BLE001 - any other exception is the finding itself
         raise _raised(name, exc, valid) from exc
     except BaseException as exc:  # noqa: BLE001 - SystemExit, pytest.skip(), ... from the implementation's code
-        if isinstance(exc, CallCrashed) or (isinstance(exc, KeyboardInterrupt) and Interrupts.real):
+        if isinstance(exc, CallCrashed) or (isinstance(exc, KeyboardInterrupt) and (remote or Interrupts.real)):
             raise
         raise _raised(name, exc, valid) from None
     else:

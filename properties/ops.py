@@ -87,6 +87,7 @@ class OpSpec(S.ShownByRepr):
 # ---- samples -------------------------------------------------------------------------------
 
 
+@S.cached
 @st.composite
 def _pad_samples(draw, **kw):
     dtype = draw(st.sampled_from(kw.get("dtypes", S.DTYPES)))
@@ -95,6 +96,7 @@ def _pad_samples(draw, **kw):
     return Sample(X, {"pad": draw(st.integers(0, 3))})
 
 
+@S.cached
 @st.composite
 def _single_step_samples(draw, **kw):
     dtype = draw(st.sampled_from(kw.get("dtypes", S.DTYPES)))
@@ -107,6 +109,7 @@ def _single_step_samples(draw, **kw):
 
 
 def _conv_samples(with_gradient):
+    @S.cached
     @st.composite
     def samples(draw, **kw):
         case = draw(S.conv_cases(**kw))
@@ -118,6 +121,7 @@ def _conv_samples(with_gradient):
 
 
 def _pool_samples(mode, with_gradient, padding_only=False):
+    @S.cached
     @st.composite
     def samples(draw, **kw):
         case = draw(S.padding_only_pool_cases(**kw) if padding_only else S.pool_cases(modes=(mode,), **kw))
@@ -128,11 +132,13 @@ def _pool_samples(mode, with_gradient, padding_only=False):
     return samples
 
 
+@S.cached
 @st.composite
 def _window_samples(draw, **kw):
     return Sample(draw(S.windows(kw.get("kinds", S.VALUE_KINDS))))
 
 
+@S.cached
 @st.composite
 def _distribute_samples(draw, **kw):
     dz = draw(st.one_of(st.integers(-5, 5), st.floats(-1e6, 1e6, allow_nan=False), st.floats(-1e6, 1e6).map(np.float32)))

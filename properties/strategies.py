@@ -233,6 +233,7 @@ def _full_conv_hparameters(draw, kernel):
     return hp
 
 
+@cached
 @st.composite
 def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3, api="tutorial"):
     """Tutorial: square f, one int stride, one symmetric int pad. Full: rectangular kernels,
@@ -287,6 +288,7 @@ def _full_pool_hparameters(draw, mode, kernel):
     return hp
 
 
+@cached
 @st.composite
 def pool_cases(draw, modes=("max", "average"), dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3,
                api="tutorial"):
@@ -335,6 +337,7 @@ AXIS_GEOMETRIES = {ceil: [g for g in _AXES if _extent(g[4], g[0], g[3], g[2], g[
 PADDING_ONLY_AXES = {ceil: [g for g in AXIS_GEOMETRIES[ceil] if sees_only_padding(g[4], g[0], g[3], g[2], g[1], ceil)] for ceil in (False, True)}
 
 
+@cached
 @st.composite
 def padding_only_pool_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=2, max_channels=2, **_):
     """Max pooling (full space) where some dilated window sees only padding along one axis or
@@ -385,6 +388,7 @@ def _int_windows(draw, shape, dtype):
     return draw(hnp.arrays(dtype, shape, elements=elements))
 
 
+@cached
 @st.composite
 def windows(draw, kinds=VALUE_KINDS):
     """A 2-D window for create_mask_from_window, float or integer; small integers make ties likely."""

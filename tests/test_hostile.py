@@ -71,6 +71,19 @@ def test_a_run_that_verified_nothing_is_not_a_pass(tmp_path):
     assert "NOTHING VERIFIED" in result.stdout
 
 
+def test_a_non_finite_gradient_fails_each_gradient_check(tmp_path):
+    """NaN in dW (on finite inputs) is outside every finite-difference budget: both checks of dW
+    fail, the directional one and the full Jacobian. No torch needed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", str(Path(__file__).parent.parent / "properties"), f"--impl={IMPLS / 'nan_gradient.py'}",
+         "--family=gradient", "-k", "conv_backward-dW", "-p", "no:xdist", "--hypothesis-profile=ci",
+         f"--repro-dir={tmp_path / 'repros'}", "-q", "-rf"],
+        capture_output=True, text=True, timeout=600,
+    )
+    failed = sorted(line.split("::")[1].split("[")[0] for line in result.stdout.splitlines() if line.startswith("FAILED"))
+    assert failed == ["test_gradient_directional", "test_gradient_full_jacobian"], result.stdout[-3000:]
+
+
 def test_a_real_ctrl_c_still_ends_the_run(tmp_path):
     """SIGINT while a call hangs (no call timeout): the run is interrupted (pytest's exit 2), not
     reported as a KeyboardInterrupt raised by the implementation. The check needs no torch, so
