@@ -100,6 +100,8 @@ def _encode(value: Any, buffers: list, depth: int = 0, known: dict | None = None
     if isinstance(value, np.ndarray) and value.dtype.kind in ARRAY_KINDS and not value.dtype.fields:
         if value.size == 0:
             data, lo, strides = b"", 0, None
+        elif value.flags.c_contiguous:  # its memory is its C-order bytes
+            data, lo, strides = value.tobytes(), 0, list(value.strides)
         else:
             lo, hi = _span(value)
             data, strides = ctypes.string_at(value.ctypes.data + lo, hi - lo), list(value.strides)
