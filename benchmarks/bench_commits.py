@@ -1,18 +1,18 @@
-"""Cost of telling findings apart, measured side by side in one run: an older commit against this
-checkout.
+"""An older commit against this checkout, measured side by side in one run.
 
 Run from the project root:
 
-    python benchmarks/bench_findings.py --old c3a009c                    # both measurements
-    python benchmarks/bench_findings.py --old c3a009c --only verify      # the four-defect run only
-    python benchmarks/bench_findings.py --old c3a009c --rounds 2
+    python benchmarks/bench_commits.py --old c3a009c                         # every measurement
+    python benchmarks/bench_commits.py --old c3a009c --only four-defects     # one of them
+    python benchmarks/bench_commits.py --old f556d23 --only bundled --rounds 2
 
 The old commit is checked out in a temporary git worktree with a virtualenv of its own (torch
 pinned, as CI installs it). Each side then runs, one after the other and alternating over the
 rounds, with one torch / BLAS / OpenMP thread per process:
 
-- `verify`: `convcheck verify tests/impls/four_defects.py` (ci profile; this checkout's file of
-  that implementation on both sides);
+- `four-defects`: `convcheck verify tests/impls/four_defects.py` (ci profile; this checkout's
+  file of that implementation on both sides): the cost of telling findings apart;
+- `bundled`: `convcheck verify`, the main job (the bundled references, ci profile, one pytest process);
 - `gate`: CI's test command, `python -m pytest -n 2 --hypothesis-profile=ci`, in each checkout.
 
 It prints each run's wall time and exit status, the best per side and new / old.
@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FOUR_DEFECTS = ROOT / "tests" / "impls" / "four_defects.py"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+MEASUREMENTS = ("four-defects", "bundled", "gate")
 
 
 def checkout(commit: str, where: Path) -> Path:
@@ -54,7 +55,8 @@ def timed(command: list, cwd: Path) -> tuple[float, int]:
 
 def commands(python: Path, repros: Path) -> dict:
     return {
-        "verify": [str(python), "-m", "convcheck.cli", "verify", str(FOUR_DEFECTS), "--repro-dir", str(repros)],
+        "four-defects": [str(python), "-m", "convcheck.cli", "verify", str(FOUR_DEFECTS), "--repro-dir", str(repros)],
+        "bundled": [str(python), "-m", "convcheck.cli", "verify", "--repro-dir", str(repros)],
         # one argument: pytest reads a separate value as a path (and its rootdir from it) before the plugin is loaded
         "gate": [str(python), "-m", "pytest", "-n", "2", "--hypothesis-profile=ci", "-q", "-p", "no:cacheprovider", f"--repro-dir={repros}"],
     }
@@ -62,12 +64,12 @@ def commands(python: Path, repros: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--old", required=True, help="the commit to compare with (e.g. the one before findings were told apart)")
-    parser.add_argument("--only", choices=("verify", "gate"), help="one of the two measurements (default: both)")
+    parser.add_argument("--old", required=True, help="the commit to compare with")
+    parser.add_argument("--only", choices=MEASUREMENTS, help="one of the measurements (default: all)")
     parser.add_argument("--rounds", type=int, default=1, help="alternating rounds of both sides (default 1)")
     args = parser.parse_args()
-    which = [args.only] if args.only else ["verify", "gate"]
-    with tempfile.TemporaryDirectory(prefix="bench-findings-") as tmp:
+    which = [args.only] if args.only else list(MEASUREMENTS)
+    with tempfile.TemporaryDirectory(prefix="bench-commits-") as tmp:
         where = Path(tmp)
         try:
             old_python = checkout(args.old, where)
@@ -79,7 +81,7 @@ def main() -> None:
                     for side, (python, tree) in sides.items():
                         seconds, status = timed(commands(python, where / f"repros-{side}")[name], tree)
                         times[side].append(seconds)
-                        print(f"  {name:<6} {side}: {seconds:8.1f} s (exit {status})", flush=True)
+                        print(f"  {name:<12} {side}: {seconds:8.1f} s (exit {status})", flush=True)
                 best = {k: min(v) for k, v in times.items()}
                 print(f"{name}: best old {best['old']:.1f} s, new {best['new']:.1f} s; new / old = {best['new'] / best['old']:.2f}", flush=True)
         finally:
