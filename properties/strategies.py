@@ -157,6 +157,19 @@ SEEDS = st.integers(0, 2**32 - 1)
 SCALES = st.sampled_from([1.0, 1e-3, 1e3])
 SPECIAL_VALUES = st.sampled_from([np.nan, np.inf, -np.inf])
 BLOCK_VALUES = st.sampled_from([np.nan, np.nan, np.nan, np.inf, -np.inf])  # NaN-heavy: several NaN in one window
+# Built once (Hypothesis validates a strategy object on its first draw, and sampled_from is not
+# cached by its arguments); the simplest value of each first, as shrinking goes there.
+CONV_DILATIONS = st.sampled_from([1, 1, 2, (1, 2), (2, 1), 3])
+CONV_STRIDES = st.sampled_from([1, 2, 3, (1, 2), (2, 1), (3, 1)])
+GROUPS = st.sampled_from([1, 1, 2, 3])
+POOL_DILATIONS = st.sampled_from([1, 2, (1, 2), (2, 1)])
+CEIL_MODES = st.sampled_from([None, False, True, True])  # None: the key absent
+DIVISOR_OVERRIDES = st.sampled_from([1, 2, 3, 7, -2])
+CEIL_EDGES = st.sampled_from(["any", "clipped", "dropped"])
+AXES = st.sampled_from([0, 1])
+INT_WINDOW_NEAR = st.sampled_from(["zero", "top", "bottom"])
+# sampled_from over a tuple of strings or dtypes (kinds, layouts, modes, dtypes): one object per tuple
+_sampled = cached(st.sampled_from)
 
 
 @cached
@@ -173,7 +186,7 @@ def _indices(n):
 
 @st.composite
 def _float_arrays(draw, shape, dtype, kinds, layouts):
-    kind = draw(st.sampled_from(kinds))
+    kind = draw(_sampled(kinds))
     size = int(np.prod(shape))
     if kind == "small_ints":
         x = draw(_small_int_arrays(shape))
@@ -194,7 +207,7 @@ def _float_arrays(draw, shape, dtype, kinds, layouts):
             for _ in range(draw(st.integers(1, 3))):
                 x[tuple(draw(_indices(n)) for n in shape)] = draw(SPECIAL_VALUES)
     x = x.astype(dtype)
-    return with_layout(x, draw(st.sampled_from(layouts)))
+    return with_layout(x, draw(_sampled(layouts)))
 
 
 @cached
@@ -208,16 +221,27 @@ def _extents(lowest):
     return st.integers(lowest, lowest + 6) | st.just(lowest)
 
 
+@cached
+def _int_or(lo, hi, extra):
+    return st.integers(lo, hi) | st.just(extra)
+
+
+@cached
+def _pool_strides(kernel_rows):
+    return st.sampled_from([None, 1, 2, 3, (1, 2), (2, 1), kernel_rows + 1])
+
+
 API_LEVELS = ("tutorial", "full")
 PAD_FORMS = ("int", "pair", "per-side", "same", "valid")
 
 
+@cached
 @st.composite
 def _full_conv_hparameters(draw, kernel):
     """Any spelling torch accepts: stride/dilation pairs, asymmetric pads, "same" / "valid"."""
-    dilation = draw(st.sampled_from([1, 1, 2, (1, 2), (2, 1), 3]))
-    form = draw(st.sampled_from(PAD_FORMS))
-    stride = 1 if form == "same" else draw(st.sampled_from([1, 2, 3, (1, 2), (2, 1), (3, 1)]))  # "same" needs stride 1
+    dilation = draw(CONV_DILATIONS)
+    form = draw(_sampled(PAD_FORMS))
+    stride = 1 if form == "same" else draw(CONV_STRIDES)  # "same" needs stride 1
     sides = st.integers(0, 2)
     pad = {
         "int": lambda: draw(sides),
@@ -238,16 +262,16 @@ def _full_conv_hparameters(draw, kernel):
 def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3, api="tutorial"):
     """Tutorial: square f, one int stride, one symmetric int pad. Full: rectangular kernels,
     groups (depthwise and channel multipliers), dilation, every pad spelling, no bias."""
-    dtype = draw(st.sampled_from(dtypes))
+    dtype = draw(_sampled(dtypes))
     m = draw(st.integers(1, max_batch))
     if api == "tutorial":
         groups = 1
         c_in, n_C = draw(st.integers(1, max_channels)), draw(st.integers(1, max_channels))
         kh = kw = draw(st.integers(1, 4))
-        stride = draw(st.integers(1, 3) | st.just(kh + 1))
-        hp = {"stride": stride, "pad": draw(st.integers(0, 2) | st.just(kh))}
+        stride = draw(_int_or(1, 3, kh + 1))
+        hp = {"stride": stride, "pad": draw(_int_or(0, 2, kh))}
     else:
-        groups = draw(st.sampled_from([1, 1, 2, 3]))
+        groups = draw(GROUPS)
         c_in, n_C = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
         kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
         hp = draw(_full_conv_hparameters((kh, kw)))
@@ -264,27 +288,28 @@ def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batc
     return ConvCase(A, W, b, draw(numpy_ints(hp)))
 
 
+@cached
 @st.composite
 def _full_pool_hparameters(draw, mode, kernel):
     """Window pairs, stride None / pairs, padding up to half the window, dilation (max),
     ceil_mode, count_include_pad and divisor_override (average, negative too)."""
     as_pair = draw(st.booleans(), label="square f as a pair")  # drawn always, as in the conv case
     hp = {"f": kernel if kernel[0] != kernel[1] or as_pair else kernel[0]}
-    hp["stride"] = draw(st.sampled_from([None, 1, 2, 3, (1, 2), (2, 1), kernel[0] + 1]))
+    hp["stride"] = draw(_pool_strides(kernel[0]))
     pads = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
     pad_given = draw(st.booleans(), label="pad key given at 0")
     if pads != (0, 0) or pad_given:
         hp["pad"] = pads if pads[0] != pads[1] else pads[0]
     if mode == "max" and draw(st.booleans()):
-        hp["dilation"] = draw(st.sampled_from([1, 2, (1, 2), (2, 1)]))
-    ceil_mode = draw(st.sampled_from([None, False, True, True]), label="ceil_mode")  # None: key absent
+        hp["dilation"] = draw(POOL_DILATIONS)
+    ceil_mode = draw(CEIL_MODES, label="ceil_mode")  # None: key absent
     if ceil_mode is not None:
         hp["ceil_mode"] = ceil_mode
     if mode == "average":
         if draw(st.booleans()):
             hp["count_include_pad"] = draw(st.booleans())
         if draw(st.integers(0, 3)) == 0:
-            hp["divisor_override"] = draw(st.sampled_from([1, 2, 3, 7, -2]))
+            hp["divisor_override"] = draw(DIVISOR_OVERRIDES)
     return hp
 
 
@@ -292,13 +317,13 @@ def _full_pool_hparameters(draw, mode, kernel):
 @st.composite
 def pool_cases(draw, modes=("max", "average"), dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3,
                api="tutorial"):
-    mode = draw(st.sampled_from(modes))
-    dtype = draw(st.sampled_from(dtypes))
+    mode = draw(_sampled(modes))
+    dtype = draw(_sampled(dtypes))
     m = draw(st.integers(1, max_batch))
     C = draw(st.integers(1, max_channels))
     if api == "tutorial":
         f = draw(st.integers(1, 4))
-        hp = {"f": f, "stride": draw(st.integers(1, 3) | st.just(f + 1))}
+        hp = {"f": f, "stride": draw(_int_or(1, 3, f + 1))}
         lowest = (f, f)
     else:
         kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
@@ -308,7 +333,7 @@ def pool_cases(draw, modes=("max", "average"), dtypes=DTYPES, kinds=VALUE_KINDS,
     H, W_ = draw(_extents(lowest[0])), draw(_extents(lowest[1]))
     if api == "full" and hp.get("ceil_mode"):  # steer the last window to an edge of the ceil rule
         (sh, sw) = _pair(hp["stride"]) if hp["stride"] is not None else kernel
-        edge = draw(st.sampled_from(["any", "clipped", "dropped"]), label="ceil_mode last window")
+        edge = draw(CEIL_EDGES, label="ceil_mode last window")
         sizes = [
             [n for n in range(low, low + 7) if edge == "any" or _ceil_last_window(n, d * (k - 1) + 1, s, p) == edge]
             for low, k, s, p, d in zip(lowest, kernel, (sh, sw), (ph, pw), (dh, dw))
@@ -343,13 +368,13 @@ def padding_only_pool_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYO
     """Max pooling (full space) where some dilated window sees only padding along one axis or
     both: torch's forward gives -inf there, and the contract says no gradient flows from it."""
     ceil = draw(st.booleans(), label="ceil_mode")
-    axis = draw(st.sampled_from([0, 1]), label="axis with a padding-only window")
+    axis = draw(AXES, label="axis with a padding-only window")
     geometries = [draw(st.sampled_from(AXIS_GEOMETRIES[ceil])) for _ in range(2)]
     geometries[axis] = draw(st.sampled_from(PADDING_ONLY_AXES[ceil]), label="padding-only axis geometry")
     (kh, dh, ph, sh, H), (kw, dw, pw, sw, W_) = geometries
     hp = {"f": (kh, kw), "stride": (sh, sw), "pad": (ph, pw), "dilation": (dh, dw), "ceil_mode": ceil}
     m, C = draw(st.integers(1, max_batch)), draw(st.integers(1, max_channels))
-    A = draw(float_arrays((m, H, W_, C), draw(st.sampled_from(dtypes)), kinds, layouts))
+    A = draw(float_arrays((m, H, W_, C), draw(_sampled(dtypes)), kinds, layouts))
     return PoolCase(A, draw(numpy_ints(hp)), "max")
 
 
@@ -378,7 +403,7 @@ def _int_windows(draw, shape, dtype):
     +-2**53 -- there, distinct neighbours that float32 (or float64, past 2**53) would merge."""
     info = np.iinfo(dtype)
     lo, hi = max(int(info.min), -EXACT_IN_FLOAT64), min(int(info.max), EXACT_IN_FLOAT64)
-    near = draw(st.sampled_from(["zero", "top", "bottom"]), label="integer window values near")
+    near = draw(INT_WINDOW_NEAR, label="integer window values near")
     offsets = st.integers(0, 3)
     elements = {
         "zero": st.integers(max(lo, -3), min(hi, 3)),
@@ -394,9 +419,9 @@ def windows(draw, kinds=VALUE_KINDS):
     """A 2-D window for create_mask_from_window, float or integer; small integers make ties likely."""
     shape = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     if not draw(st.booleans(), label="integer window"):
-        return draw(float_arrays(shape, draw(st.sampled_from(DTYPES)), kinds))
-    dtype = draw(st.sampled_from(INT_WINDOW_DTYPES), label="integer dtype")
-    return with_layout(draw(_int_windows(shape, dtype)), draw(st.sampled_from(LAYOUTS)))
+        return draw(float_arrays(shape, draw(_sampled(DTYPES)), kinds))
+    dtype = draw(_sampled(INT_WINDOW_DTYPES), label="integer dtype")
+    return with_layout(draw(_int_windows(shape, dtype)), draw(_sampled(LAYOUTS)))
 
 
 def gradients_for(shape, dtype, specials=False):
@@ -417,7 +442,7 @@ def numpy_ints(draw, hparameters: dict) -> dict:
     integers: valid by the contract, and what code computing sizes with NumPy passes on."""
     if not draw(st.booleans(), label="hyperparameters as NumPy integers"):
         return hparameters
-    kind = draw(st.sampled_from(INT_TYPES), label="NumPy integer type")
+    kind = draw(_sampled(INT_TYPES), label="NumPy integer type")
 
     def convert(v):
         if isinstance(v, tuple):
