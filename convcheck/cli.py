@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--api", choices=("tutorial", "full"),
                         help="hyperparameter space (default: full for the bundled references, tutorial for IMPL)")
     verify.add_argument("--family", help=f"comma-separated check families of {', '.join(FAMILIES)} (default: all)")
+    verify.add_argument("--check", action="append", metavar="PATTERN",
+                        help="run only checks whose id (implementation left out) matches PATTERN, '*' a wildcard; repeatable")
     verify.add_argument("-n", "--workers", default="0", help="xdist workers, e.g. 2 or auto (default: 0, in process)")
     verify.add_argument("--report-json", metavar="PATH", help="also write the summary as JSON to PATH")
     verify.add_argument("--repro-dir", metavar="DIR", help="where failing checks write replayable cases (default .convcheck/repros)")
@@ -128,14 +130,18 @@ def verify(args: argparse.Namespace) -> int:
     tests = os.path.dirname(os.path.abspath(properties.__file__))
     with tempfile.TemporaryDirectory(prefix="convcheck-") as tmp:
         report = args.report_json or os.path.join(tmp, "report.json")
+        # --assert=plain: the checks word their own failures (asserts.py); pytest would otherwise
+        # rewrite every module of each installed pytest plugin's package (all of Hypothesis), again
+        # in every run where bytecode is not written (PYTHONDONTWRITEBYTECODE): about 2 s per run
         command = [sys.executable, "-m", "pytest", tests, "-p", "convcheck.plugin", "--import-mode=importlib",
-                   "-p", "no:cacheprovider", "-q", "--tb=short", f"--hypothesis-profile={args.profile}", f"--report-json={report}"]
+                   "-p", "no:cacheprovider", "--assert=plain", "-q", "--tb=short", f"--hypothesis-profile={args.profile}", f"--report-json={report}"]
         if args.impl:
             command.append(f"--impl={os.path.abspath(args.impl) if args.impl.endswith('.py') else args.impl}")
         if args.family:
             command.append(f"--family={args.family}")
         if args.api:
             command.append(f"--api={args.api}")
+        command += [f"--check={pattern}" for pattern in args.check or ()]
         if args.workers not in ("0", ""):
             command += ["-n", args.workers]
         if args.repro_dir:

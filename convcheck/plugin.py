@@ -158,6 +158,14 @@ def pytest_addoption(parser):
         "directory database, in every profile (ci included): a failure any machine finds is replayed first by all",
     )
     group.addoption(
+        "--check",
+        action="append",
+        default=None,
+        metavar="PATTERN",
+        help="run only the checks whose id without the implementation matches PATTERN ('*' the only wildcard, as in "
+        "the rule table: e.g. 'test_contract_rejects[*-bool]'); repeatable; a pattern that matches no check is an error",
+    )
+    group.addoption(
         "--shard",
         default=None,
         metavar="K/N",
@@ -330,6 +338,14 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("impl", impls, ids=[i.name for i in impls], scope="session")
 
 
+def _check_id(item) -> str:
+    """The item's id as the rule table names checks: test name and parameters, the implementation left out."""
+    from convcheck.properties import rules
+
+    impl = item.callspec.params.get("impl") if hasattr(item, "callspec") else None
+    return rules.test_id(item.nodeid, impl.name) if impl is not None else item.nodeid.split("::", 1)[-1]
+
+
 def _family(item) -> str | None:
     marker = item.get_closest_marker("family")
     return marker.args[0] if marker else None
@@ -350,14 +366,23 @@ def _function(item) -> str:
 
 
 def pytest_collection_modifyitems(config, items):
-    families, shard = config._convcheck_families, config._convcheck_shard
-    keep, drop = [], []
+    from convcheck.properties import rules
+
+    families, shard, patterns = config._convcheck_families, config._convcheck_shard, config.getoption("--check")
+    keep, drop, matched = [], [], set()
     for item in items:
         family = _family(item)
         chosen = family is None or family in families
         if shard is not None:
             chosen = chosen and zlib.crc32(item.nodeid.encode()) % shard[1] == shard[0] - 1
+        if patterns:
+            hits = {p for p in patterns if rules.matches(p, _check_id(item))}
+            matched |= hits
+            chosen = chosen and bool(hits)
         (keep if chosen else drop).append(item)
+    unmatched = [p for p in patterns or () if p not in matched]
+    if unmatched:
+        raise pytest.UsageError(f"--check: no check matches {unmatched}")
     if drop:
         config.hook.pytest_deselected(items=drop)
     # cheapest, most telling families first: with -x a defect is found soonest

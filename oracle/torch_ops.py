@@ -33,7 +33,13 @@ import torch.nn.functional as F
 from torch.nn import grad as closed_form_grad
 
 torch.set_num_threads(1)
-torch.use_deterministic_algorithms(True)
+# The public torch.use_deterministic_algorithms also imports torch._inductor to configure a
+# compiler the oracle never uses (about 3 s per process on torch 2.13); the flag itself is this.
+_set_deterministic = getattr(torch._C, "_set_deterministic_algorithms", None)
+if _set_deterministic is None:
+    torch.use_deterministic_algorithms(True)
+else:
+    _set_deterministic(True)
 
 
 def nchw(x: np.ndarray, requires_grad: bool = False) -> torch.Tensor:

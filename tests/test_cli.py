@@ -27,9 +27,19 @@ def test_import_failure_is_one_clear_error_and_exit_2():
     assert "broken on purpose" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("args", [["no/such/file.py"], ["no_such_module_xyz"], ["--profile", "nightly"], ["--family", "speed"]])
+@pytest.mark.parametrize("args", [["no/such/file.py"], ["no_such_module_xyz"], ["--profile", "nightly"], ["--family", "speed"],
+                                  ["--check", "test_no_such_check*"]])
 def test_bad_command_line_exits_2(args):
     assert verify(*args).returncode == 2
+
+
+def test_check_patterns_select_the_checks_they_name(tmp_path):
+    report = tmp_path / "r.json"
+    result = verify("convcheck.reference.fast", "--check", "test_contract_rejects[zero_pad-*", "--check", "test_zero_pad_crop_identity",
+                    "--report-json", report)
+    assert result.returncode == 0, result.stdout[-2000:]
+    ran = {(r["function"], r["family"]): r["passed"] for r in json.loads(report.read_text())["rows"] if r["passed"]}
+    assert set(ran) == {("zero_pad", "contract"), ("zero_pad_crop_identity", "metamorphic")}, ran
 
 
 @needs_torch
