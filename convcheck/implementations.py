@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from . import capabilities
+
 SEED_FUNCTIONS = (
     "zero_pad",
     "conv_single_step",
@@ -39,6 +41,7 @@ class Implementation:
     functions: tuple = ()  # isolated: the seed functions it defines
     own_source: str = ""  # isolated: its file or package folder
     text_cnn: str | None = None  # isolated: why its TextCNN cannot be checked, or None
+    space: capabilities.Space = capabilities.FULL  # what it declares it supports (its CAPABILITIES)
 
     def __getattr__(self, attr):
         if self.worker is None:
@@ -121,8 +124,23 @@ def isolated(spec: str, strict: bool = False) -> Implementation:
     if not ready.functions:
         client.stop()
         raise ImplementationError(f"--impl {spec}: the module defines none of the seed functions {SEED_FUNCTIONS}")
+    try:
+        space = _space(spec, ready.capabilities)
+    except ImplementationError:
+        client.stop()
+        raise
     return Implementation(ready.name, source, None, worker=client, functions=ready.functions, own_source=ready.source,
-                          text_cnn=ready.text_cnn)
+                          text_cnn=ready.text_cnn, space=space)
+
+
+def _space(spec: str, declared) -> capabilities.Space:
+    """The space a module's CAPABILITIES declares (None: torch's whole space)."""
+    if declared is None:
+        return capabilities.FULL
+    try:
+        return capabilities.parse(declared)
+    except capabilities.CapabilitiesError as exc:
+        raise ImplementationError(f"--impl {spec}: {exc}") from None
 
 
 def _is_path(spec: str) -> bool:
@@ -157,7 +175,7 @@ def load(spec: str) -> Implementation:
             raise ImplementationError(f"--impl {spec}: importing module {spec!r} failed: {type(exc).__name__}: {exc}") from None
         name = display_name(spec)
         source = spec
-    impl = Implementation(name, source, module)
+    impl = Implementation(name, source, module, space=_space(spec, getattr(module, "CAPABILITIES", None)))
     if len(impl.missing(SEED_FUNCTIONS)) == len(SEED_FUNCTIONS):
         raise ImplementationError(f"--impl {spec}: the module defines none of the seed functions {SEED_FUNCTIONS}")
     return impl

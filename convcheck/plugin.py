@@ -32,7 +32,8 @@ from .implementations import DEFAULT_IMPLEMENTATIONS, ImplementationError, isola
 
 FAMILIES = ("forward", "backward", "gradient", "metamorphic", "contract")
 # 3: "findings" (one per kind and rule, worst first); rows list every kind a test found
-REPORT_SCHEMA = 3
+# 4: rows count "unsupported" draws by feature; implementations name their framework and declared space
+REPORT_SCHEMA = 4
 CI_EXAMPLES = 40
 MUTATION_EXAMPLES = 15
 
@@ -219,7 +220,7 @@ def pytest_configure(config):
     Recorder.inflight = _inflight_path(config, getattr(config, "workerinput", {}).get("workerid", "main"))
     config._convcheck_leaves = []
     config._convcheck_summary = defaultdict(
-        lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": [], "repros": [], "failures": []})
+        lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": [], "repros": [], "failures": [], "unsupported": {}})
     try:
         import torch
 
@@ -459,16 +460,23 @@ def _order(item) -> int:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
+    from convcheck import capabilities
     from convcheck.properties.asserts import CrashLimit, Stats
     from convcheck.repro import Recorder
 
+    impl = item.callspec.params.get("impl") if hasattr(item, "callspec") else None
+    capabilities.activate(getattr(impl, "space", capabilities.FULL))
     CrashLimit.seen = 0
     Stats.reset()
     Recorder.clear()
     Recorder.test = item.nodeid
     Recorder.law = _function(item)
-    yield
-    item.user_properties.append(("convcheck_worst", (Stats.worst_ratio, Stats.worst_what)))
+    try:
+        yield
+    finally:
+        item.user_properties.append(("convcheck_worst", (Stats.worst_ratio, Stats.worst_what)))
+        item.user_properties.append(("convcheck_unsupported", capabilities.counted()))
+        capabilities.activate(capabilities.FULL)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -621,6 +629,8 @@ def pytest_runtest_logreport(report):
         row["worst"] = max(row["worst"], props["convcheck_worst"][0])
     if "convcheck_kinds" in props:
         row["kinds"].extend(props["convcheck_kinds"])
+    for feature, n in props.get("convcheck_unsupported", {}).items():  # draws replaced: outside the declared space
+        row["unsupported"][feature] = row["unsupported"].get(feature, 0) + n
     for found in props.get("convcheck_findings", ()):
         row["repros"].append(found["repro"])
         config._convcheck_leaves.append(found)
@@ -777,12 +787,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             tr.write_line(f"   replay: {f['replay']}")
     tr.section(f"convcheck summary ({impls}; profile {config._convcheck_profile}, seed {config._convcheck_seed})")
     width = max(34, 2 + max(len(r["function"]) for r in rows))
-    tr.write_line(f"{'function / law':<{width}}{'family':<13}{'passed':>7}{'failed':>7}{'skipped':>8}  {'worst/tol':>9}  failure kinds")
+    for impl in config._convcheck_impls:
+        if impl.space.framework:
+            tr.write_line(f"{impl.name}: {impl.space.describe()}")
+    tr.write_line(f"{'function / law':<{width}}{'family':<13}{'passed':>7}{'failed':>7}{'skipped':>8}  {'worst/tol':>9}  "
+                  f"{'unsupported':>11}  failure kinds")
     for r in rows:
         kinds = ", ".join(sorted(set(r["kinds"])))
-        tr.write_line(
-            f"{r['function']:<{width}}{r['family']:<13}{r['passed']:>7}{r['failed']:>7}{r['skipped']:>8}  {r['worst']:>9.3g}  {kinds}"
-        )
+        tr.write_line(f"{r['function']:<{width}}{r['family']:<13}{r['passed']:>7}{r['failed']:>7}{r['skipped']:>8}  "
+                      f"{r['worst']:>9.3g}  {sum(r['unsupported'].values()):>11}  {kinds}")
+    unsupported = defaultdict(int)
+    for r in rows:
+        for feature, n in r["unsupported"].items():
+            unsupported[feature] += n
+    if unsupported:  # what the checks would have drawn but the implementation declares it lacks: not verified
+        tr.write_line("unsupported (drawn outside the declared space, replaced; not verified): "
+                      + ", ".join(f"{feature} {n}" for feature, n in sorted(unsupported.items())))
     if getattr(config, "_convcheck_nothing_verified", False):
         tr.write_line("NOTHING VERIFIED: no check that calls the implementation passed (every one skipped); this run is not a pass", red=True)
     path = config.getoption("--report-json")
@@ -790,7 +810,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         report = {
             "schema": REPORT_SCHEMA,
             "verified": _verified(config),
-            "implementations": [{"name": i.name, "source": i.source} for i in config._convcheck_impls],
+            "implementations": [{"name": i.name, "source": i.source, "framework": list(i.space.framework),
+                                 "declared": i.space.describe() if i.space.framework else None} for i in config._convcheck_impls],
             "families": config._convcheck_families,
             "versions": versions(),
             "exitstatus": int(pytest.ExitCode.TESTS_FAILED) if getattr(config, "_convcheck_nothing_verified", False) else int(exitstatus),

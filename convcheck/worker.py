@@ -53,6 +53,7 @@ class Ready:
     functions: tuple  # the seed functions it defines (callables)
     source: str  # its own file or package folder (strict mode's warning filter)
     text_cnn: str | None  # why its TextCNN cannot be checked, or None
+    capabilities: Any  # its CAPABILITIES as they crossed (an object that is not data: wire.Opaque), or None
 
 
 class WorkerClient:
@@ -78,8 +79,8 @@ class WorkerClient:
         if reply[0] != "ready":
             self.stop()
             raise ImportError(reply[1])
-        _, name, functions, source, text_cnn = reply
-        self.ready = Ready(name, tuple(functions), source, text_cnn)
+        _, name, functions, source, text_cnn, declared = reply
+        self.ready = Ready(name, tuple(functions), source, text_cnn, declared)
         return self.ready
 
     def alive(self) -> bool:
@@ -252,7 +253,7 @@ class _Loaded:
 
             self.sources = [R.own_source(self.module)] if strict else []
             return ("ready", display_name(spec), [f for f in SEED_FUNCTIONS if callable(getattr(self.module, f, None))],
-                    R.own_source(self.module), _text_cnn_status(self.module)), None
+                    R.own_source(self.module), _text_cnn_status(self.module), getattr(self.module, "CAPABILITIES", None)), None
         if op == "scribble":  # (sizes, pattern): this process's allocator is the one the next call draws from
             R.scribble(request[1], request[2])
             return ("done",), None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from convcheck.capabilities import unsupported
 from convcheck.oracle.tolerances import coarser, tolerance
 from convcheck.repro import Recorder
 
@@ -14,11 +15,39 @@ from .asserts import CheckFailure, Deferred, assert_close, call_each
 from .ops import OpSpec, Sample, T
 
 
-def require(impl, functions) -> None:
-    """Skip the test, naming what is missing, when the implementation lacks a function."""
+def require(impl, functions, needs=()) -> None:
+    """Skip the test, naming what is missing, when the implementation lacks a function -- or
+    declares (CAPABILITIES) that it lacks an op or feature the whole test needs: (op, feature or
+    None) pairs. That skip is counted as unsupported, like a draw replaced inside the space."""
     missing = impl.missing(functions)
     if missing:
         pytest.skip(f"{impl.name} lacks {', '.join(missing)}")
+    lacking = impl.space.lacking(needs)
+    if lacking:
+        for feature in lacking:
+            unsupported(feature)
+        pytest.skip(f"unsupported: {impl.name} declares no {', '.join(lacking)}")
+
+
+def skip_outside_space(impl, function: str, args) -> None:
+    """Skip (counted as unsupported) a concrete call of a conv or pool function that uses what
+    the implementation declares it lacks: for calls not drawn inside its space (replayed cases,
+    open points' spoiled samples)."""
+    if function in ("conv_backward", "pool_backward") and len(args) > 1 and isinstance(args[1], (tuple, list)):
+        args = [*args[1], *args[2:]]  # (upstream, cache, ...): the forward's arguments
+    if function.startswith("conv") and len(args) == 4:
+        arrays, hp, mode = args[:2], args[3], "max"
+    elif function.startswith("pool") and len(args) in (2, 3):
+        arrays, hp, mode = args[:1], args[1], args[2] if len(args) == 3 else "max"
+    else:
+        return
+    if not isinstance(hp, dict) or mode not in ("max", "average"):
+        return  # invalid: the call's own check rejects it
+    lacking = impl.space.outside(function, [x.dtype for x in arrays if isinstance(x, np.ndarray)], hp, mode)
+    if lacking:
+        for feature in lacking:
+            unsupported(feature)
+        pytest.skip(f"unsupported: {impl.name} declares no {', '.join(lacking)}")
 
 
 TORCH_MISSING = "torch not installed"

@@ -61,6 +61,7 @@ class OpSpec(S.ShownByRepr):
     oracles: dict  # oracle name -> (sample -> Expected, or None where the route does not apply)
     specials: bool = False  # NaN/inf inputs are meaningful (propagation is checked)
     full_only: bool = False  # its samples exist only in torch's full hyperparameter space (--api full)
+    needs: tuple = ()  # (op, feature or None) of capabilities.Space the whole check needs
     # (helper, compose(call, sample) -> the op's output built from the implementation's helper or
     # None, the helper's output name): a wrong result that is exactly this composition is the
     # helper's finding, not a second one
@@ -118,6 +119,10 @@ def _conv_samples(with_gradient):
         return Sample(case, {"dZ": draw(S.gradients_for(S.conv_output_shape(case), case.dtype, "specials" in kw.get("kinds", ())))})
 
     return samples
+
+
+# dilated max windows over padding: what a space must have for them to exist
+PADDING_ONLY_NEEDS = (("max_pool", "pad"), ("max_pool", "dilation"))
 
 
 def _pool_samples(mode, with_gradient, padding_only=False):
@@ -387,6 +392,7 @@ OPS = [
             if mode == "max"
             else {"F.avg_pool2d": _pool_forward_oracle, "depthwise conv": _avg_pool_depthwise_conv},
             specials=True,
+            needs=((f"{mode}_pool", None),),
         )
         for mode in ("max", "average")
     ],
@@ -400,6 +406,7 @@ OPS = [
             oracles={"autograd": _pool_backward_oracle},
             specials=True,
             composed_of=POOL_BACKWARD_HELPERS[mode],
+            needs=((f"{mode}_pool", None),),
         )
         for mode in ("max", "average")
     ],
@@ -413,6 +420,7 @@ OPS = [
         oracles={"F.max_pool2d": _pool_forward_oracle},
         specials=True,
         full_only=True,
+        needs=PADDING_ONLY_NEEDS,
     ),
     OpSpec(
         name="pool_backward[max, padding-only windows]",
@@ -423,6 +431,7 @@ OPS = [
         oracles={"explicit -inf padding": _max_pool_backward_explicit_padding},
         specials=True,
         full_only=True,
+        needs=PADDING_ONLY_NEEDS,
     ),
     OpSpec(
         name="create_mask_from_window",

@@ -17,6 +17,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from convcheck.capabilities import active, unsupported
 from convcheck.repro_template import LAYOUTS, scribble, with_layout  # replays restore the same layouts
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -231,6 +232,23 @@ def _pool_strides(kernel_rows):
     return st.sampled_from([None, 1, 2, 3, (1, 2), (2, 1), kernel_rows + 1])
 
 
+def _declared_dtype(space, op, drawn, dtypes):
+    """The drawn dtype inside the declared space: replaced (counted) by another of the test's
+    `dtypes`; a test none of whose dtypes the op computes is skipped as unsupported."""
+    dtype = space.dtype(op, drawn, dtypes)
+    if dtype is None:
+        _skip_unsupported(f"{op} in {' or '.join(np.dtype(d).name for d in dtypes)}")
+    return dtype
+
+
+def _skip_unsupported(what):
+    # pytest's skip passes through Hypothesis (it re-raises skip exceptions): the whole test is
+    # outside the space; the draws already counted say by how much
+    import pytest
+
+    pytest.skip(f"unsupported: the implementation declares no {what}")
+
+
 API_LEVELS = ("tutorial", "full")
 PAD_FORMS = ("int", "pair", "per-side", "same", "valid")
 
@@ -238,9 +256,12 @@ PAD_FORMS = ("int", "pair", "per-side", "same", "valid")
 @cached
 @st.composite
 def _full_conv_hparameters(draw, kernel):
-    """Any spelling torch accepts: stride/dilation pairs, asymmetric pads, "same" / "valid"."""
+    """Any spelling torch accepts: stride/dilation pairs, asymmetric pads, "same" / "valid"
+    (inside the declared space: what it lacks is replaced, and counted, as drawn)."""
+    space = active()
     dilation = draw(CONV_DILATIONS)
-    form = draw(_sampled(PAD_FORMS))
+    dilation = dilation if space.feature("conv", "dilation", dilation != 1) else 1
+    form = space.pad_form(draw(_sampled(PAD_FORMS)))
     stride = 1 if form == "same" else draw(CONV_STRIDES)  # "same" needs stride 1
     sides = st.integers(0, 2)
     pad = {
@@ -261,8 +282,10 @@ def _full_conv_hparameters(draw, kernel):
 @st.composite
 def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3, api="tutorial"):
     """Tutorial: square f, one int stride, one symmetric int pad. Full: rectangular kernels,
-    groups (depthwise and channel multipliers), dilation, every pad spelling, no bias."""
-    dtype = draw(_sampled(dtypes))
+    groups (depthwise and channel multipliers), dilation, every pad spelling, no bias. Inside
+    the declared space (capabilities.active()): what it lacks is replaced, and counted, as drawn."""
+    space = active()
+    dtype = _declared_dtype(space, "conv", draw(_sampled(dtypes)), dtypes)
     m = draw(st.integers(1, max_batch))
     if api == "tutorial":
         groups = 1
@@ -272,6 +295,7 @@ def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batc
         hp = {"stride": stride, "pad": draw(_int_or(0, 2, kh))}
     else:
         groups = draw(GROUPS)
+        groups = groups if space.feature("conv", "groups", groups > 1) else 1
         c_in, n_C = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
         kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
         hp = draw(_full_conv_hparameters((kh, kw)))
@@ -284,7 +308,8 @@ def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batc
     W_ = draw(_extents(max(1, dw * (kw - 1) + 1 - left - right)))
     A = draw(float_arrays((m, H, W_, c_in), dtype, kinds, layouts))
     W = draw(float_arrays((kh, kw, c_in // groups, n_C), dtype, kinds, layouts))
-    b = None if api == "full" and draw(st.integers(0, 4)) == 0 else draw(float_arrays((1, 1, 1, n_C), dtype, kinds, layouts))
+    no_bias = space.feature("conv", "no_bias", api == "full" and draw(st.integers(0, 4)) == 0)
+    b = None if no_bias else draw(float_arrays((1, 1, 1, n_C), dtype, kinds, layouts))
     return ConvCase(A, W, b, draw(numpy_ints(hp)))
 
 
@@ -292,23 +317,28 @@ def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batc
 @st.composite
 def _full_pool_hparameters(draw, mode, kernel):
     """Window pairs, stride None / pairs, padding up to half the window, dilation (max),
-    ceil_mode, count_include_pad and divisor_override (average, negative too)."""
+    ceil_mode, count_include_pad and divisor_override (average, negative too); inside the
+    declared space (what it lacks is replaced, and counted, as drawn)."""
+    space, op = active(), f"{mode}_pool"
     as_pair = draw(st.booleans(), label="square f as a pair")  # drawn always, as in the conv case
     hp = {"f": kernel if kernel[0] != kernel[1] or as_pair else kernel[0]}
-    hp["stride"] = draw(_pool_strides(kernel[0]))
+    stride = draw(_pool_strides(kernel[0]))
+    hp["stride"] = stride if stride is not None or space.feature(op, "stride_none", True) else kernel
     pads = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    pads = pads if space.feature(op, "pad", pads != (0, 0)) else (0, 0)
     pad_given = draw(st.booleans(), label="pad key given at 0")
     if pads != (0, 0) or pad_given:
         hp["pad"] = pads if pads[0] != pads[1] else pads[0]
-    if mode == "max" and draw(st.booleans()):
+    if mode == "max" and space.feature(op, "dilation", draw(st.booleans())):
         hp["dilation"] = draw(POOL_DILATIONS)
     ceil_mode = draw(CEIL_MODES, label="ceil_mode")  # None: key absent
     if ceil_mode is not None:
-        hp["ceil_mode"] = ceil_mode
+        hp["ceil_mode"] = space.feature(op, "ceil_mode", ceil_mode)
     if mode == "average":
         if draw(st.booleans()):
-            hp["count_include_pad"] = draw(st.booleans())
-        if draw(st.integers(0, 3)) == 0:
+            count_include_pad = draw(st.booleans())
+            hp["count_include_pad"] = not space.feature(op, "count_include_pad", not count_include_pad)
+        if space.feature(op, "divisor_override", draw(st.integers(0, 3)) == 0):
             hp["divisor_override"] = draw(DIVISOR_OVERRIDES)
     return hp
 
@@ -317,8 +347,14 @@ def _full_pool_hparameters(draw, mode, kernel):
 @st.composite
 def pool_cases(draw, modes=("max", "average"), dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3,
                api="tutorial"):
+    space = active()
     mode = draw(_sampled(modes))
-    dtype = draw(_sampled(dtypes))
+    if space.op_dtypes(f"{mode}_pool") is None:  # a mode it lacks: another of `modes`, if any
+        unsupported(f"{mode}_pool")
+        mode = next((m for m in modes if space.op_dtypes(f"{m}_pool") is not None), None)
+        if mode is None:
+            _skip_unsupported(f"{' or '.join(modes)} pooling")
+    dtype = _declared_dtype(space, f"{mode}_pool", draw(_sampled(dtypes)), dtypes)
     m = draw(st.integers(1, max_batch))
     C = draw(st.integers(1, max_channels))
     if api == "tutorial":
@@ -367,14 +403,14 @@ PADDING_ONLY_AXES = {ceil: [g for g in AXIS_GEOMETRIES[ceil] if sees_only_paddin
 def padding_only_pool_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=2, max_channels=2, **_):
     """Max pooling (full space) where some dilated window sees only padding along one axis or
     both: torch's forward gives -inf there, and the contract says no gradient flows from it."""
-    ceil = draw(st.booleans(), label="ceil_mode")
+    ceil = active().feature("max_pool", "ceil_mode", draw(st.booleans(), label="ceil_mode"))
     axis = draw(AXES, label="axis with a padding-only window")
     geometries = [draw(st.sampled_from(AXIS_GEOMETRIES[ceil])) for _ in range(2)]
     geometries[axis] = draw(st.sampled_from(PADDING_ONLY_AXES[ceil]), label="padding-only axis geometry")
     (kh, dh, ph, sh, H), (kw, dw, pw, sw, W_) = geometries
     hp = {"f": (kh, kw), "stride": (sh, sw), "pad": (ph, pw), "dilation": (dh, dw), "ceil_mode": ceil}
     m, C = draw(st.integers(1, max_batch)), draw(st.integers(1, max_channels))
-    A = draw(float_arrays((m, H, W_, C), draw(_sampled(dtypes)), kinds, layouts))
+    A = draw(float_arrays((m, H, W_, C), _declared_dtype(active(), "max_pool", draw(_sampled(dtypes)), dtypes), kinds, layouts))
     return PoolCase(A, draw(numpy_ints(hp)), "max")
 
 

@@ -19,8 +19,9 @@ import pytest
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
+from convcheck.capabilities import unsupported
 from convcheck.properties.asserts import REJECTED, call
-from convcheck.properties.checks import check_outputs, record_expected, require, require_torch
+from convcheck.properties.checks import check_outputs, record_expected, require, require_torch, skip_outside_space
 from convcheck.properties.open_points import OPEN_POINTS, VALUE_ERROR, verdict
 from convcheck.properties.ops import OPS_BY_NAME, T, first_oracle
 from convcheck.repro import Recorder
@@ -115,7 +116,12 @@ def test_error_equivalence_with_torch(impl, function, data):
     torch_call, impl_call = _numeric_call(function, config, impl)
     valid = verdict(function, config, _torch_accepts(torch_call))
     event({True: "valid configuration", False: "invalid configuration", None: "open point"}[valid])  # all well covered
-    impl_call(valid)
+    dtypes = (config["dtype"], config["W_dtype"]) if function == "conv_forward" else (config["dtype"],)
+    lacking = impl.space.outside(function, dtypes, config.get("hp", {}), config.get("mode", "max")) if valid is not False else []
+    for feature in lacking:  # a call torch accepts, outside the declared space: counted, not made
+        unsupported(feature)
+    if not lacking:
+        impl_call(valid)
 
 
 # ---- contract-defined invalid inputs ---------------------------------------------------------
@@ -221,8 +227,8 @@ def test_contract_rejects(impl, entry, data):
     """Each class of invalid input the contract names raises ValueError; inputs stay unchanged.
     Precondition: a valid sample of the implementation's space (the tutorial's, for entries
     marked tutorial_only) that the entry's spoiler makes invalid."""
-    require(impl, (entry.function,))
     op = OPS_BY_NAME[entry.op]
+    require(impl, (entry.function,), op.needs)
     api = "tutorial" if entry.tutorial_only else impl.api
     args = entry.spoil(data.draw(op.samples(api=api), label="valid sample spoiled"))
     Recorder.start(entry.function, "contract", "contract")
@@ -240,10 +246,12 @@ def test_open_point(impl, point, op, data):
     a result where it allows one -- then equal to the oracle's on the same input (values within
     the tolerance policy, NumPy's result dtype). Without torch only the result's structure,
     shapes and dtype are checked."""
-    require(impl, op.requires)
+    require(impl, op.requires, op.needs)
     if point.api == "full" and impl.api != "full":
         pytest.skip(f"{point.id}: only in torch's full hyperparameter space (--api full)")
     sample = point.spoil(data.draw(op.samples(api=impl.api), label="valid sample"), data.draw)
+    if point.allowed != (VALUE_ERROR,):  # a result is allowed: only where the implementation declares it computes one
+        skip_outside_space(impl, op.function, op.args(sample))
     Recorder.start(op.function, "oracle", "contract", oracle=next(iter(op.oracles)), dtype=op.dtype(sample), example=sample)
     if point.allowed == (VALUE_ERROR,):
         call(getattr(impl, op.function), op.function, *op.args(sample), valid=False)

@@ -42,6 +42,7 @@ class GradSpec(S.ShownByRepr):
     step: float
     bound: Callable  # (case, args) -> bound on |any element of the forward output|
     n_terms: Callable  # case -> terms summed in any element of forward or backward
+    needs: tuple = ()  # (op, feature or None) of capabilities.Space the whole check needs
 
     def __repr__(self) -> str:
         return f"<gradient {self.name}>"
@@ -118,6 +119,7 @@ GRADS = [
         step=0.1,
         bound=lambda case, args: np.abs(args["A_prev"]).max(),
         n_terms=_pool_terms,
+        needs=(("max_pool", None),),
     ),
     GradSpec(
         name="pool_backward[average]-dA_prev",
@@ -130,6 +132,7 @@ GRADS = [
         step=1.0,
         bound=lambda case, args: np.abs(args["A_prev"]).max(),
         n_terms=_pool_terms,
+        needs=(("average_pool", None),),
     ),
 ]
 
@@ -181,7 +184,7 @@ def _ids(specs):
 @given(data=st.data())
 def test_gradient_directional(impl, spec, data):
     """u.(f(x+hv) - f(x-hv))/(2h) == (J^T u).v: two forward evaluations and one backward."""
-    require(impl, spec.requires)
+    require(impl, spec.requires, spec.needs)
     case = data.draw(spec.samples(impl.api), label="case")
     assume(_args(case)[spec.wrt] is not None)  # no bias, no bias gradient
     Recorder.start(spec.function, "gradient", "gradient")
@@ -215,7 +218,7 @@ def test_gradient_directional(impl, spec, data):
 @given(data=st.data())
 def test_gradient_full_jacobian(impl, spec, data):
     """For tiny inputs, every entry of J by central differences equals the backward's J."""
-    require(impl, spec.requires)
+    require(impl, spec.requires, spec.needs)
     case = data.draw(spec.samples(impl.api), label="case")
     assume(_args(case)[spec.wrt] is not None)  # no bias, no bias gradient
     Recorder.start(spec.function, "gradient", "gradient")

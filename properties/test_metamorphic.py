@@ -25,7 +25,7 @@ from convcheck.oracle.tolerances import coarser, tolerance
 from convcheck.properties import strategies as S
 from convcheck.properties.asserts import assert_close, call, call_each
 from convcheck.properties.checks import require
-from convcheck.properties.ops import OPS_BY_NAME
+from convcheck.properties.ops import OPS_BY_NAME, PADDING_ONLY_NEEDS
 
 F64 = (np.dtype(np.float64),)
 F32 = (np.dtype(np.float32),)
@@ -304,7 +304,7 @@ def test_translation_by_stride(impl, layer, data):
 def test_float32_kept(impl, layer, data):
     """Precondition: every input array float32 (upstream gradient too). Every forward and backward
     result is float32, of the right shape (checked by _forward / _backward)."""
-    require(impl, REQUIRES[layer])
+    require(impl, REQUIRES[layer], ((layer if layer == "conv" else "max_pool", "float32"),))
     case = _draw_case(data, layer, api=impl.api, dtypes=F32)
     _forward(impl, case)
     _backward(impl, case, _draw_gradient(data, case))
@@ -330,7 +330,7 @@ def test_pooling_laws(impl, data):
     ceil_mode, rectangular windows and strides stay); finite values; the constant c is a normal
     float32. max pool >= average pool elementwise (up to the rounding of the mean); pooling an
     array filled with c gives c in both modes (max exactly)."""
-    require(impl, ("pool_forward",))
+    require(impl, ("pool_forward",), (("max_pool", None), ("average_pool", None)))
     case = _draw_case(data, "pool", api=impl.api)
     hps = _mean_of_real_elements(case)
     dtype, n = _dtype(case), _window_size(case) + 1
@@ -368,9 +368,9 @@ def test_padding_only_windows_send_no_gradient(impl, data):
     exactly -inf, and no gradient flows from it: pool_backward gives the same dA_prev whether
     those windows' dA is kept or zeroed (within twice the bound of either result: the other
     windows' gradients may be summed in another order)."""
-    require(impl, ("pool_forward", "pool_backward"))
     if impl.api != "full":
         pytest.skip("dilation: only in torch's full hyperparameter space (--api full)")
+    require(impl, ("pool_forward", "pool_backward"), PADDING_ONLY_NEEDS)
     case = data.draw(S.padding_only_pool_cases(kinds=S.VALUE_KINDS), label="case")
     only_padding = S.padding_only_outputs(case)[None, :, :, None]
     out = _forward(impl, case)

@@ -10,7 +10,7 @@ import pytest
 
 from convcheck import repro_template
 from convcheck.properties.asserts import KINDS, REJECTED, CheckFailure, call
-from convcheck.properties.checks import TORCH_MISSING, require
+from convcheck.properties.checks import TORCH_MISSING, require, skip_outside_space
 
 CORPUS = Path(__file__).resolve().parent / "regressions"
 
@@ -42,6 +42,7 @@ def test_regression_case(impl, folder, case):
         pytest.skip("the case needs the full hyperparameter space (--api full)")
     require(impl, (case["function"],) + ((case["gradient"]["forward"],) if case["gradient"] else ()))
     arrays = repro_template.load_arrays(str(folder))
+    skip_outside_space(impl, case["function"], [repro_template.decode(a, arrays) for a in case["args"]])
     try:
         repro_template.run_case(case, arrays, impl.module, caller=None if impl.worker is None else _through_worker(impl))
     except repro_template.OracleMissing:  # the implementation ran (and did not raise); its values need torch

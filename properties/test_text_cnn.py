@@ -37,11 +37,16 @@ TUTORIAL_SKIP = ("the text CNN needs the full hyperparameter space (rectangular 
                  "'valid' padding, a (time x 1) max-pooling window with stride None): run with --api full")
 
 
+# what its layers use (convcheck/text_cnn.py): float64 conv with "valid" padding, max pooling
+# over time with stride None
+TEXT_CNN_NEEDS = (("conv", "float64"), ("conv", "valid"), ("max_pool", "float64"), ("max_pool", "stride_none"))
+
+
 def _model_class(impl):
     """The model class to check: the implementation's own TextCNN subclass, else the bundled one."""
-    require(impl, tc.LAYER_FUNCTIONS)
     if impl.api == "tutorial":
         pytest.skip(TUTORIAL_SKIP)
+    require(impl, tc.LAYER_FUNCTIONS, TEXT_CNN_NEEDS)
     if impl.worker is not None:  # isolated: the model is built and run in the implementation's worker
         if impl.text_cnn:
             pytest.skip(f"{impl.name}: {impl.text_cnn}: it cannot be checked here")

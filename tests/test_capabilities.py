@@ -1,0 +1,93 @@
+"""Capabilities as data: an implementation's declared space (convcheck/capabilities.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from convcheck import capabilities as C
+from convcheck.properties.checks import needs_torch
+
+DECLARED = Path(__file__).resolve().parent / "impls" / "declared"
+
+
+@pytest.mark.parametrize("declared, named", [
+    ([], "must be a dict"),
+    ({"framework": "jax"}, "CAPABILITIES['framework']"),
+    ({"framework": ["x", "1"], "convolution": {}}, "unknown keys ['convolution']"),
+    ({"framework": ["x", "1"], "conv": {"dilatoin": False}}, "unknown keys ['dilatoin']"),
+    ({"framework": ["x", "1"], "conv": {"groups": "no"}}, "CAPABILITIES['conv']['groups'] must be a bool, got 'no'"),
+    ({"framework": ["x", "1"], "conv": {"pad_forms": ["int", "symmetric"]}}, "pad_forms"),
+    ({"framework": ["x", "1"], "conv": {"pad_forms": []}}, "pad_forms"),
+    ({"framework": ["x", "1"], "dtypes": {"conv": ["float16"]}}, "CAPABILITIES['dtypes']['conv']"),
+    ({"framework": ["x", "1"], "dtypes": {"conv": []}}, "CAPABILITIES['dtypes']['conv']"),
+    ({"framework": ["x", "1"], "max_pool": []}, "CAPABILITIES['max_pool'] must be a dict or None"),
+])
+def test_a_malformed_declaration_is_an_error_naming_it(declared, named):
+    with pytest.raises(C.CapabilitiesError, match=None) as info:
+        C.parse(declared)
+    assert named in str(info.value), str(info.value)
+
+
+def test_what_a_call_uses_outside_the_space_is_named():
+    space = C.parse({"framework": ["x", "1"], "dtypes": {"conv": ["float32"]}, "conv": {"dilation": False, "pad_forms": ["int"]},
+                     "average_pool": None, "max_pool": {"ceil_mode": False}})
+    f64, f32 = np.dtype(np.float64), np.dtype(np.float32)
+    assert space.outside("conv_forward", [f32, f32], {"stride": 1, "pad": 1}) == []
+    assert space.outside("conv_backward", [f64, f32], {"stride": 1, "pad": (1, 2), "dilation": (1, 2)}) == [
+        "conv float64", "conv dilation", "conv pad 'pair'"]
+    assert space.outside("pool_forward", [f64], {"f": 2, "stride": None, "divisor_override": 3}, "average") == ["average_pool"]
+    assert space.outside("pool_forward", [f64], {"f": 2, "stride": 1, "ceil_mode": True}) == ["max_pool ceil mode"]
+    assert space.outside("pool_forward", [f64], {"f": 2, "stride": 1, "ceil_mode": False}) == []
+    assert C.FULL.outside("conv_forward", [f64], {"stride": 1, "pad": "same", "dilation": 2, "groups": 2}) == []
+
+
+def test_a_replaced_draw_is_counted_by_feature():
+    space = C.parse({"framework": ["x", "1"], "dtypes": {"conv": ["float32"]}})
+    C.activate(space)
+    try:
+        assert space.dtype("conv", np.dtype(np.float64), (np.float64, np.float32)) == np.float32
+        assert space.dtype("conv", np.dtype(np.float64), (np.float64,)) is None  # none of the test's: it skips
+        assert space.dtype("conv", np.dtype(np.float32), (np.float64, np.float32)) == np.float32
+        assert C.counted() == {"conv float64": 2}
+    finally:
+        C.activate(C.FULL)
+
+
+def _verify(impl, tmp_path, *args):
+    report = tmp_path / "report.json"
+    result = subprocess.run([sys.executable, "-m", "convcheck.cli", "verify", str(impl), "--api", "full", "--report-json", str(report),
+                             "--repro-dir", str(tmp_path / "repros"), *args], capture_output=True, text=True, timeout=900)
+    return result, (json.loads(report.read_text()) if report.exists() else None)
+
+
+@needs_torch
+def test_a_narrow_space_is_drawn_inside_and_what_lies_outside_is_counted(tmp_path):
+    """narrow.py raises NotImplementedError on everything it declares unsupported: a run that
+    drew outside its space would fail. It passes, and the summary counts each feature it lacks."""
+    result, report = _verify(DECLARED / "narrow.py", tmp_path, "--family", "forward,backward,contract")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    counted = {}
+    for row in report["rows"]:
+        for feature, n in row["unsupported"].items():
+            counted[feature] = counted.get(feature, 0) + n
+    lacked = {"conv dilation", "conv groups", "conv pad 'per-side'", "conv pad 'valid'", "conv float32", "max_pool ceil mode", "average_pool"}
+    assert lacked <= set(counted), counted
+    assert set(counted) <= lacked, f"counted as unsupported what narrow declares it has: {set(counted) - lacked}"
+    assert "unsupported (drawn outside the declared space" in result.stdout
+    assert report["implementations"][0]["framework"] == ["narrow", "1.0"]
+
+
+@needs_torch
+def test_raising_inside_the_declared_space_is_a_finding(tmp_path):
+    """overclaims.py declares conv dilation, which narrow.py's functions refuse: a finding."""
+    result, report = _verify(DECLARED / "overclaims.py", tmp_path, "--family", "forward")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    raised = [f for f in report["findings"] if f["kind"] == "raised" and "conv_forward" in f["functions"]]
+    assert raised, [(f["kind"], f["words"]) for f in report["findings"]]
+    assert "dilation" in json.dumps(raised[0]["example"]), raised[0]["example"]
