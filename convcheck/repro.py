@@ -70,7 +70,14 @@ class Recorder:
     def record_call(cls, name: str, args: tuple, snapshot: list, valid: bool | None) -> None:
         cls.called.add(name)
         if cls.context is not None:
-            cls.calls.append((name, args, snapshot, valid))
+            cls.calls.append((name, args, snapshot, valid, None))
+
+    @classmethod
+    def record_declared(cls, name: str, declared: list) -> None:
+        """The shapes and dtypes the contract declares for the result of the last call of `name`
+        ([output, shape or None for a scalar, dtype name]): the replay checks them too."""
+        if cls.context is not None and cls.calls and cls.calls[-1][0] == name:
+            cls.calls[-1] = (*cls.calls[-1][:4], declared)
 
     @classmethod
     def record_tolerance(cls, output: str, tol: np.ndarray) -> None:
@@ -168,7 +175,7 @@ def case_from_record(record: dict | None, test: str, implementation: str, api: s
     calls = [c for c in record["calls"] if c[0] == context["function"]]
     if not calls:
         return None
-    _, args, snapshot, valid = calls[-1]
+    _, args, snapshot, valid, declared = calls[-1]
     arrays = dict(record["arrays"])
     encoded = [encode(v, o, arrays) for v, o in zip(snapshot, args)]
     case = {
@@ -189,6 +196,7 @@ def case_from_record(record: dict | None, test: str, implementation: str, api: s
         "versions": versions,
         "seed": seed,
         "repeats": template.REPEATS if getattr(failure, "kind", None) == "nondeterministic" else 1,
+        "declared": declared,
     }
     return case, arrays
 

@@ -33,7 +33,8 @@ import zipfile
 from contextlib import contextmanager
 
 # 2 adds "repeats" (calls a nondeterminism replay makes) and "valid": null (an open point of the
-# contract: a ValueError passes, a result is checked); case/1 is read too
+# contract: a ValueError passes, a result is checked); case/1 is read too. "declared" (optional):
+# the shape and dtype the contract declares for each output of this call, checked on every replay
 SCHEMA = "convcheck.case/2"
 SCHEMAS = ("convcheck.case/1", SCHEMA)
 REPEATS = 5
@@ -54,9 +55,9 @@ CASE_KEYS = {
     "test": str, "api": str, "implementation": str, "dtype": (str, type(None)), "args": list,
     "valid": (bool, type(None)), "outputs": list, "gradient": (dict, type(None)), "mismatch": dict, "versions": dict,
     "seed": (str, int, type(None)),
-    "repeats": int,
+    "repeats": int, "declared": (list, type(None)),
 }
-OPTIONAL_KEYS = {"repeats": 1}  # absent from case/1 files
+OPTIONAL_KEYS = {"repeats": 1, "declared": None}  # absent from case/1 files (and from older case/2 files)
 # NumPy's floating-point warnings on the NaN / inf inputs the suite draws on purpose: never findings
 NON_FINITE_WARNINGS = ("invalid value encountered", "overflow encountered", "divide by zero encountered")
 OUTPUT_NAMES = {
@@ -112,7 +113,18 @@ def load_case(folder):
     _require(case["check"] in CHECKS, f"unknown check {case['check']!r}")
     _require(all(isinstance(o, str) and o in OUTPUT_NAMES[case["function"]] for o in case["outputs"]), "case.json: bad outputs")
     _require(len(case["args"]) <= 8, "case.json: too many args")
+    _require(case["declared"] is None or all(_declared_entry(case["function"], d) for d in case["declared"]), "case.json: bad declared")
     return case
+
+
+def _declared_entry(function, entry):
+    """[output name, shape (a list of ints; null for a scalar), dtype name]."""
+    if not (isinstance(entry, list) and len(entry) == 3):
+        return False
+    name, shape, dtype = entry
+    return (name in OUTPUT_NAMES[function] and dtype in ARRAY_DTYPES and
+            (shape is None or (isinstance(shape, list) and len(shape) <= 6 and
+                               all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape))))
 
 
 def load_arrays(folder):
@@ -519,17 +531,41 @@ def run_case(case, arrays, module, plot=None, caller=None):
     if case["check"] == "gradient":
         return run_gradient(case, arrays, module, args, strict, caller)
     result = caller(module, function, args, case["valid"], strict=strict)
-    if case["check"] == "contract" or case["valid"] is False or result is REJECTED:
+    if case["valid"] is False or result is REJECTED:
         return
     outputs = named_outputs(function, result)
-    expected = torch_outputs(function, args)
-    try:
-        for name in case["outputs"]:
-            tol = arrays.get(f"tol__{name}", 0.0)
-            compare(f"{function}: {name}", outputs[name], expected[name], tol, case["dtype"])
-    finally:
-        if plot:
-            draw(plot, function, outputs, expected)
+    declared = case["declared"] or []
+    check_declared(function, outputs, declared, dtypes=False)
+    if case["check"] != "contract":
+        expected = torch_outputs(function, args)
+        try:
+            for name in case["outputs"]:
+                tol = arrays.get(f"tol__{name}", 0.0)
+                compare(f"{function}: {name}", outputs[name], expected[name], tol, case["dtype"])
+        finally:
+            if plot:
+                draw(plot, function, outputs, expected)
+    check_declared(function, outputs, declared, dtypes=True)
+
+
+def check_declared(function, outputs, declared, dtypes):
+    """Each output's declared shape (dtypes False) or dtype (True): the suite judges shapes before
+    values and dtypes after them."""
+    import numpy as np
+
+    for name, shape, dtype in declared:
+        value = outputs.get(name)
+        if shape is None:  # a scalar: a Python number or a 0-d NumPy value
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (float, int, np.number, np.ndarray)):
+                raise Mismatch(f"[structure] {function}: {name}: expected a NumPy floating scalar, got {type(value).__name__}")
+            if np.shape(value) != ():
+                raise Mismatch(f"[shape] {function}: {name}: expected a scalar, got an array of shape {np.shape(value)}")
+        elif not isinstance(value, np.ndarray):
+            raise Mismatch(f"[structure] {function}: {name}: expected an ndarray of shape {tuple(shape)}, got {type(value).__name__}")
+        elif value.shape != tuple(shape):
+            raise Mismatch(f"[shape] {function}: {name}: expected shape {tuple(shape)}, got {value.shape}")
+        if dtypes and np.asarray(value).dtype != np.dtype(dtype):
+            raise Mismatch(f"[dtype] {function}: {name}: expected dtype {dtype}, got {np.asarray(value).dtype}")
 
 
 def run_gradient(case, arrays, module, args, strict, caller):

@@ -19,7 +19,7 @@ from convcheck.implementations import Remote
 from convcheck.repro import Recorder
 from convcheck.repro_template import describe_warning, own_warnings, same, snapshot
 
-from .results import KINDS, CheckFailure, Deferred, dtype_failure, expected, validate  # noqa: F401 - the suite imports them from here
+from .results import KINDS, CheckFailure, Deferred, declared_outputs, dtype_failure, expected, validate  # noqa: F401 - the suite imports them from here
 
 
 class Stats:
@@ -258,7 +258,9 @@ def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, repl
             Deferred.record(failure)
     if result is REJECTED or valid is False:
         return result
-    return validate(name, expected(name, args), result)
+    declared = expected(name, args)
+    Recorder.record_declared(name, declared_outputs(declared))
+    return validate(name, declared, result)
 
 
 def _restore(value: Any, old: Any) -> bool:

@@ -191,6 +191,17 @@ def output_names(declared) -> list[str]:
     return []
 
 
+def declared_outputs(declared) -> list:
+    """[name, shape (None for a scalar), dtype name] of each array a declared result holds."""
+    if isinstance(declared, Array):
+        return [[declared.name, [int(n) for n in declared.shape], declared.dtype.name]]
+    if isinstance(declared, Scalar):
+        return [[declared.name, None, declared.dtype.name]]
+    if isinstance(declared, Seq):
+        return [entry for item in declared.items for entry in declared_outputs(item)]
+    return []
+
+
 def named(declared, result) -> dict:
     """name -> array of a validated result."""
     if isinstance(declared, (Array, Scalar)):

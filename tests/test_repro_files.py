@@ -119,11 +119,34 @@ def _spoil_json_schema(folder, marker):
     _edit_case(folder, lambda c: c.update(schema="convcheck.case/999"))
 
 
+def _spoil_json_declared(folder, marker):
+    _edit_case(folder, lambda c: c.update(declared=[["A", [1, -2], "float64"]]))
+
+
 def _spoil_missing_impl(folder, marker):
     _edit_case(folder, lambda c: c.update(implementation=str(folder / "nowhere.py")))
 
 
 SPOILERS = [f for name, f in sorted(globals().items()) if name.startswith("_spoil_")]
+
+
+@needs_torch
+@pytest.mark.parametrize(("shape", "dtype", "exit_status"), [
+    (None, None, 0), ("recorded", "float32", 1), ([9, 9, 9, 9], None, 1),
+])
+def test_a_contract_case_replays_the_declared_result(tmp_path, shape, dtype, exit_status):
+    """A contract check compares with no oracle, yet its failure may be the result's declared
+    shape or dtype: the replay checks what case.json declares for each output."""
+    folder = _folder(tmp_path)
+    case = json.loads((folder / "case.json").read_text())
+    arrays = R.load_arrays(str(folder))
+    function = case["function"]
+    module = __import__("convcheck.reference.loops", fromlist=["_"])
+    outputs = R.named_outputs(function, getattr(module, function)(*[R.decode(a, arrays) for a in case["args"]]))
+    declared = [[name, list(value.shape) if shape in (None, "recorded") else shape, dtype or value.dtype.name]
+                for name, value in outputs.items()]
+    _edit_case(folder, lambda c: c.update(check="contract", oracle=None, outputs=[], declared=declared))
+    assert _run(folder, "--impl", "convcheck.reference.loops").returncode == exit_status
 
 
 @pytest.mark.parametrize("spoil", SPOILERS, ids=[f.__name__.removeprefix("_spoil_") for f in SPOILERS])
