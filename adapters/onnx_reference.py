@@ -28,8 +28,12 @@ import functools
 from collections.abc import Mapping
 
 import numpy as np
+import onnx
 from onnx import TensorProto, helper
 from onnx.reference import ReferenceEvaluator
+
+# everything of the seed API's space maps onto ONNX's operators (divisor_override through Conv, above)
+CAPABILITIES = {"framework": ["onnx.reference", onnx.__version__]}
 
 OPSET = 22  # the latest version of Conv, MaxPool and AveragePool in onnx 1.23 (Pad: 21 at opset 22)
 ELEM = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}

@@ -31,10 +31,11 @@ import numpy as np
 PAD_FORMS = ("int", "pair", "per-side", "same", "valid")
 OPS = ("conv", "max_pool", "average_pool")
 FLOATS = ("float64", "float32")
+# uneven_*: a (rows, columns) pair of different values (False: one value for both axes)
 FLAGS = {
-    "conv": ("dilation", "groups", "no_bias"),
-    "max_pool": ("pad", "dilation", "ceil_mode", "stride_none"),
-    "average_pool": ("pad", "ceil_mode", "count_include_pad", "divisor_override"),
+    "conv": ("dilation", "groups", "no_bias", "uneven_stride", "uneven_dilation"),
+    "max_pool": ("pad", "dilation", "ceil_mode", "stride_none", "uneven_stride"),
+    "average_pool": ("pad", "ceil_mode", "count_include_pad", "divisor_override", "uneven_stride"),
 }
 
 
@@ -100,7 +101,9 @@ class Space:
         if function.startswith("conv"):
             needs = [("conv", np.dtype(d).name) for d in dtypes]
             needs += [("conv", f) for f, used in (("dilation", not _all(hp.get("dilation", 1), 1)),
-                                                  ("groups", not _all(hp.get("groups", 1), 1))) if used]
+                                                  ("groups", not _all(hp.get("groups", 1), 1)),
+                                                  ("uneven_stride", _uneven(hp.get("stride", 1))),
+                                                  ("uneven_dilation", _uneven(hp.get("dilation", 1)))) if used]
             return self.lacking(needs + [("conv", pad_form(hp.get("pad", 0)))])
         if not function.startswith("pool"):
             return []
@@ -108,9 +111,17 @@ class Space:
         used = {"pad": not _all(hp.get("pad", 0), 0), "dilation": not _all(hp.get("dilation", 1), 1),
                 "ceil_mode": bool(hp.get("ceil_mode", False)), "stride_none": hp.get("stride", 1) is None,
                 "count_include_pad": hp.get("count_include_pad", True) is False,
-                "divisor_override": hp.get("divisor_override") is not None}
+                "divisor_override": hp.get("divisor_override") is not None,
+                "uneven_stride": _uneven(hp.get("f") if hp.get("stride", 1) is None else hp.get("stride", 1))}
         needs = [(op, None)] + [(op, np.dtype(d).name) for d in dtypes] + [(op, f) for f in FLAGS[op] if used[f]]
         return self.lacking(needs)
+
+    def even(self, op: str, flag: str, value):
+        """A stride or dilation pair of different values replaced (counted) by its first where
+        the space lacks `flag`; anything else as it is."""
+        if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] != value[1] and not self.feature(op, flag, True):
+            return value[0]
+        return value
 
     def pad_form(self, drawn: str) -> str:
         if drawn in self.pad_forms:
@@ -136,6 +147,11 @@ def _all(value, n) -> bool:
         return bool(np.all(np.asarray(value, dtype=object) == n))
     except (TypeError, ValueError):
         return False
+
+
+def _uneven(value) -> bool:
+    """Whether a stride, dilation or window is a pair of different values."""
+    return isinstance(value, (tuple, list)) and len(value) == 2 and value[0] != value[1]
 
 
 def pad_form(pad) -> str:
@@ -205,6 +221,7 @@ class _Counts:
 
     by_feature: Counter = field(default_factory=Counter)
     space: Space = FULL
+    conventions: Counter = field(default_factory=Counter)  # results that followed a declared convention
 
 
 COUNTS = _Counts()
@@ -220,8 +237,16 @@ def unsupported(feature: str) -> None:
 
 def activate(space: Space) -> None:
     """A test of an implementation begins: its space, and a fresh count."""
-    COUNTS.space, COUNTS.by_feature = space, Counter()
+    COUNTS.space, COUNTS.by_feature, COUNTS.conventions = space, Counter(), Counter()
 
 
 def counted() -> dict:
     return dict(COUNTS.by_feature)
+
+
+def convention_followed(name: str) -> None:
+    COUNTS.conventions[name] += 1
+
+
+def conventions_followed() -> dict:
+    return dict(COUNTS.conventions)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import matrix, text_cnn_train
+from . import findings_table, matrix, text_cnn_train
 from .implementations import ImplementationError, isolated, load
 from .plugin import FAMILIES
 
@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--corpus", default=None, help="corpus folder (default: properties/regressions of this checkout)")
     matrix.add_arguments(sub.add_parser(
         "matrix", help="run IMPL in the tox envs of this checkout; print env x check family -> pass / FAIL / skip"))
+    findings_table.add_arguments(sub.add_parser(
+        "findings-table", help="the findings of --report-json files (one per framework run) as one Markdown table"))
     text_cnn_train.add_arguments(sub.add_parser(
         "text-cnn-train", help="train the NumPy text CNN and its torch twin side by side; plot both loss curves to a PNG"))
     return parser
@@ -161,7 +163,8 @@ def main(argv=None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: 2 for a wrong command line, 0 for --help
         return int(exc.code or 0)
-    commands = {"verify": verify, "repro": replay, "promote": promote, "matrix": matrix.main, "text-cnn-train": text_cnn_train.main}
+    commands = {"verify": verify, "repro": replay, "promote": promote, "matrix": matrix.main, "findings-table": findings_table.main,
+                "text-cnn-train": text_cnn_train.main}
     return commands[args.command](args)
 
 

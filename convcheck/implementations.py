@@ -42,6 +42,7 @@ class Implementation:
     own_source: str = ""  # isolated: its file or package folder
     text_cnn: str | None = None  # isolated: why its TextCNN cannot be checked, or None
     space: capabilities.Space = capabilities.FULL  # what it declares it supports (its CAPABILITIES)
+    conventions: tuple = ()  # the documented differences from torch it declares: ((name, says, source), ...)
 
     def __getattr__(self, attr):
         if self.worker is None:
@@ -125,12 +126,12 @@ def isolated(spec: str, strict: bool = False) -> Implementation:
         client.stop()
         raise ImplementationError(f"--impl {spec}: the module defines none of the seed functions {SEED_FUNCTIONS}")
     try:
-        space = _space(spec, ready.capabilities)
+        space, conventions = _space(spec, ready.capabilities), _conventions(spec, ready.conventions)
     except ImplementationError:
         client.stop()
         raise
     return Implementation(ready.name, source, None, worker=client, functions=ready.functions, own_source=ready.source,
-                          text_cnn=ready.text_cnn, space=space)
+                          text_cnn=ready.text_cnn, space=space, conventions=conventions)
 
 
 def _space(spec: str, declared) -> capabilities.Space:
@@ -140,6 +141,16 @@ def _space(spec: str, declared) -> capabilities.Space:
     try:
         return capabilities.parse(declared)
     except capabilities.CapabilitiesError as exc:
+        raise ImplementationError(f"--impl {spec}: {exc}") from None
+
+
+def _conventions(spec: str, declared) -> tuple:
+    """The conventions a module's CONVENTIONS declares (properties/conventions.py)."""
+    from .properties import conventions
+
+    try:
+        return conventions.parse(declared)
+    except conventions.ConventionsError as exc:
         raise ImplementationError(f"--impl {spec}: {exc}") from None
 
 
@@ -175,7 +186,8 @@ def load(spec: str) -> Implementation:
             raise ImplementationError(f"--impl {spec}: importing module {spec!r} failed: {type(exc).__name__}: {exc}") from None
         name = display_name(spec)
         source = spec
-    impl = Implementation(name, source, module, space=_space(spec, getattr(module, "CAPABILITIES", None)))
+    impl = Implementation(name, source, module, space=_space(spec, getattr(module, "CAPABILITIES", None)),
+                          conventions=_conventions(spec, getattr(module, "CONVENTIONS", None)))
     if len(impl.missing(SEED_FUNCTIONS)) == len(SEED_FUNCTIONS):
         raise ImplementationError(f"--impl {spec}: the module defines none of the seed functions {SEED_FUNCTIONS}")
     return impl

@@ -220,7 +220,7 @@ def pytest_configure(config):
     Recorder.inflight = _inflight_path(config, getattr(config, "workerinput", {}).get("workerid", "main"))
     config._convcheck_leaves = []
     config._convcheck_summary = defaultdict(
-        lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": [], "repros": [], "failures": [], "unsupported": {}})
+        lambda: {"passed": 0, "failed": 0, "skipped": 0, "worst": 0.0, "kinds": [], "repros": [], "failures": [], "unsupported": {}, "conventions": {}})
     try:
         import torch
 
@@ -476,6 +476,7 @@ def pytest_runtest_call(item):
     finally:
         item.user_properties.append(("convcheck_worst", (Stats.worst_ratio, Stats.worst_what)))
         item.user_properties.append(("convcheck_unsupported", capabilities.counted()))
+        item.user_properties.append(("convcheck_conventions", capabilities.conventions_followed()))
         capabilities.activate(capabilities.FULL)
 
 
@@ -631,6 +632,8 @@ def pytest_runtest_logreport(report):
         row["kinds"].extend(props["convcheck_kinds"])
     for feature, n in props.get("convcheck_unsupported", {}).items():  # draws replaced: outside the declared space
         row["unsupported"][feature] = row["unsupported"].get(feature, 0) + n
+    for name, n in props.get("convcheck_conventions", {}).items():  # results that followed a declared convention
+        row["conventions"][name] = row["conventions"].get(name, 0) + n
     for found in props.get("convcheck_findings", ()):
         row["repros"].append(found["repro"])
         config._convcheck_leaves.append(found)
@@ -800,6 +803,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for r in rows:
         for feature, n in r["unsupported"].items():
             unsupported[feature] += n
+    followed = defaultdict(int)
+    for r in rows:
+        for name, n in r["conventions"].items():
+            followed[name] += n
+    for impl in config._convcheck_impls:
+        for name, says, source in impl.conventions:
+            tr.write_line(f"{impl.name} declares convention {name}: {says} ({source}); results that followed it: {followed.get(name, 0)}")
     if unsupported:  # what the checks would have drawn but the implementation declares it lacks: not verified
         tr.write_line("unsupported (drawn outside the declared space, replaced; not verified): "
                       + ", ".join(f"{feature} {n}" for feature, n in sorted(unsupported.items())))
@@ -811,7 +821,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             "schema": REPORT_SCHEMA,
             "verified": _verified(config),
             "implementations": [{"name": i.name, "source": i.source, "framework": list(i.space.framework),
-                                 "declared": i.space.describe() if i.space.framework else None} for i in config._convcheck_impls],
+                                 "declared": i.space.describe() if i.space.framework else None,
+                                 "conventions": [{"convention": n, "says": says, "source": source} for n, says, source in i.conventions]}
+                                for i in config._convcheck_impls],
             "families": config._convcheck_families,
             "versions": versions(),
             "exitstatus": int(pytest.ExitCode.TESTS_FAILED) if getattr(config, "_convcheck_nothing_verified", False) else int(exitstatus),

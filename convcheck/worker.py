@@ -54,6 +54,7 @@ class Ready:
     source: str  # its own file or package folder (strict mode's warning filter)
     text_cnn: str | None  # why its TextCNN cannot be checked, or None
     capabilities: Any  # its CAPABILITIES as they crossed (an object that is not data: wire.Opaque), or None
+    conventions: Any  # its CONVENTIONS, likewise
 
 
 class WorkerClient:
@@ -79,8 +80,8 @@ class WorkerClient:
         if reply[0] != "ready":
             self.stop()
             raise ImportError(reply[1])
-        _, name, functions, source, text_cnn, declared = reply
-        self.ready = Ready(name, tuple(functions), source, text_cnn, declared)
+        _, name, functions, source, text_cnn, declared, conventions = reply
+        self.ready = Ready(name, tuple(functions), source, text_cnn, declared, conventions)
         return self.ready
 
     def alive(self) -> bool:
@@ -253,7 +254,8 @@ class _Loaded:
 
             self.sources = [R.own_source(self.module)] if strict else []
             return ("ready", display_name(spec), [f for f in SEED_FUNCTIONS if callable(getattr(self.module, f, None))],
-                    R.own_source(self.module), _text_cnn_status(self.module), getattr(self.module, "CAPABILITIES", None)), None
+                    R.own_source(self.module), _text_cnn_status(self.module), getattr(self.module, "CAPABILITIES", None),
+                    getattr(self.module, "CONVENTIONS", None)), None
         if op == "scribble":  # (sizes, pattern): this process's allocator is the one the next call draws from
             R.scribble(request[1], request[2])
             return ("done",), None

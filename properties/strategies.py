@@ -260,9 +260,9 @@ def _full_conv_hparameters(draw, kernel):
     (inside the declared space: what it lacks is replaced, and counted, as drawn)."""
     space = active()
     dilation = draw(CONV_DILATIONS)
-    dilation = dilation if space.feature("conv", "dilation", dilation != 1) else 1
+    dilation = space.even("conv", "uneven_dilation", dilation if space.feature("conv", "dilation", dilation != 1) else 1)
     form = space.pad_form(draw(_sampled(PAD_FORMS)))
-    stride = 1 if form == "same" else draw(CONV_STRIDES)  # "same" needs stride 1
+    stride = 1 if form == "same" else space.even("conv", "uneven_stride", draw(CONV_STRIDES))  # "same" needs stride 1
     sides = st.integers(0, 2)
     pad = {
         "int": lambda: draw(sides),
@@ -324,6 +324,10 @@ def _full_pool_hparameters(draw, mode, kernel):
     hp = {"f": kernel if kernel[0] != kernel[1] or as_pair else kernel[0]}
     stride = draw(_pool_strides(kernel[0]))
     hp["stride"] = stride if stride is not None or space.feature(op, "stride_none", True) else kernel
+    effective = kernel if hp["stride"] is None else hp["stride"]
+    evened = space.even(op, "uneven_stride", effective)
+    if evened is not effective:  # a window-sized stride of a rectangular window too
+        hp["stride"] = evened
     pads = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
     pads = pads if space.feature(op, "pad", pads != (0, 0)) else (0, 0)
     pad_given = draw(st.booleans(), label="pad key given at 0")

@@ -38,8 +38,9 @@ TUTORIAL_SKIP = ("the text CNN needs the full hyperparameter space (rectangular 
 
 
 # what its layers use (convcheck/text_cnn.py): float64 conv with "valid" padding, max pooling
-# over time with stride None
-TEXT_CNN_NEEDS = (("conv", "float64"), ("conv", "valid"), ("max_pool", "float64"), ("max_pool", "stride_none"))
+# over time with stride None (a window-sized stride of a (time x 1) window)
+TEXT_CNN_NEEDS = (("conv", "float64"), ("conv", "valid"), ("max_pool", "float64"), ("max_pool", "stride_none"),
+                  ("max_pool", "uneven_stride"))
 
 
 def _model_class(impl):

@@ -1,4 +1,5 @@
-"""Capabilities as data: an implementation's declared space (convcheck/capabilities.py)."""
+"""Capabilities and conventions as data: an implementation's declared space
+(convcheck/capabilities.py) and its documented differences from torch (properties/conventions.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from convcheck import capabilities as C
+from convcheck.properties import conventions as CV
 from convcheck.properties.checks import needs_torch
 
 DECLARED = Path(__file__).resolve().parent / "impls" / "declared"
@@ -91,3 +93,45 @@ def test_raising_inside_the_declared_space_is_a_finding(tmp_path):
     raised = [f for f in report["findings"] if f["kind"] == "raised" and "conv_forward" in f["functions"]]
     assert raised, [(f["kind"], f["words"]) for f in report["findings"]]
     assert "dilation" in json.dumps(raised[0]["example"]), raised[0]["example"]
+
+
+# ---- conventions (properties/conventions.py) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("declared, named", [
+    ({"function": "pool_backward", "convention": "ties_split", "says": "s", "source": "x"}, "unknown 'ties_split'"),
+    ({"function": "pool_forward", "convention": "max_ties_split", "says": "s", "source": "x"}, "a convention of pool_backward"),
+    ({"function": "pool_backward", "convention": "max_ties_split", "says": "s"}, "must be a dict of function, convention, says, source"),
+    ({"function": "pool_backward", "convention": "max_ties_split", "says": "s", "source": " "}, "non-empty strings"),
+])
+def test_a_malformed_convention_is_an_error_naming_it(declared, named):
+    with pytest.raises(CV.ConventionsError) as info:
+        CV.parse([declared])
+    assert named in str(info.value), str(info.value)
+
+
+def _ties_run(name, tmp_path):
+    """The max-pool backward oracle check on tests/impls/declared/NAME.py, 400 seeded examples
+    (ties with a nonzero upstream gradient are rare among 40)."""
+    report = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", str(Path(__file__).resolve().parent.parent / "properties"), "-p", "convcheck.plugin",
+         f"--impl={DECLARED / (name + '.py')}", "--hypothesis-profile=thorough", "--hypothesis-seed=1", "-q",
+         "--check=test_backward_matches_torch[pool_backward[max]*", f"--report-json={report}", f"--repro-dir={tmp_path / 'repros'}"],
+        capture_output=True, text=True, timeout=900)
+    return result, json.loads(report.read_text())
+
+
+@needs_torch
+def test_a_declared_convention_is_counted_not_failed(tmp_path):
+    result, report = _ties_run("ties_split", tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert sum(r["conventions"].get("max_ties_split", 0) for r in report["rows"]) > 0, report["rows"]
+    assert report["implementations"][0]["conventions"][0]["convention"] == "max_ties_split"
+
+
+@needs_torch
+def test_the_same_difference_undeclared_is_a_failure(tmp_path):
+    result, report = _ties_run("ties_split_undeclared", tmp_path)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert [f["kind"] for f in report["findings"]] == ["values"], report["findings"]

@@ -1,0 +1,94 @@
+"""`convcheck findings-table REPORT.json ...`: the findings of verify runs as one Markdown table.
+
+    convcheck verify adapters/jax_lax.py --api full --report-json jax.json
+    convcheck findings-table jax.json mygrad.json ... > findings.md
+
+One row per finding (kind and rule, worst first, as the run reported them): the framework and
+its version (from the implementation's CAPABILITIES), the class of defect, the rule broken, the
+minimal example as Hypothesis shrank it, what differed (the implementation's answer against
+torch's), and the repro folder that replays it. Then one row per framework for what it declares
+unsupported, with how many draws the checks replaced. Exit status 0, or 2 when a report cannot
+be read or records an internal error of the suite -- a table of a broken run would be a forged one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+
+# kind of finding -> class of defect
+CLASSES = {
+    "raised": "crash on valid input",
+    "rejected valid": "rejects valid input",
+    "accepted invalid": "accepts invalid input",
+    "structure": "wrong shape",
+    "shape": "wrong shape",
+    "dtype": "wrong dtype",
+    "values": "wrong value",
+    "nondeterministic": "stale/uninitialized memory",
+    "input modified": "modifies its input",
+    "timeout": "hang on valid input",
+    "crashed": "crash or abort on valid input",
+    "warning": "warning",
+    "convention": "convention",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("reports", nargs="+", help="--report-json files of convcheck verify runs")
+
+
+def _example(finding: dict) -> str:
+    """The shrunk example's first drawn line (the case), without Hypothesis's prefix."""
+    draws = [line.strip() for line in finding.get("example", "").splitlines() if line.strip().startswith("Draw")]
+    text = re.sub(r"^Draw \d+ \([^)]*\): ", "", draws[0]) if draws else ""
+    return text[:400] + ("..." if len(text) > 400 else "")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def rows(report: dict, path: str) -> list[str]:
+    impls = {i["name"]: i for i in report.get("implementations", [])}
+    out = []
+    for f in report.get("findings", []):
+        impl = impls.get(f.get("implementation"), {})
+        framework = " ".join(impl.get("framework") or []) or f.get("implementation", "?")
+        repro = os.path.basename(f.get("repro", "")) or "-"
+        out.append("| " + " | ".join(_cell(c) for c in (
+            framework, CLASSES.get(f["kind"], f["kind"]), f["rule"], f"`{_example(f)}`" if _example(f) else "-",
+            f.get("words", ""), repro)) + " |")
+    counted: dict = {}
+    for row in report.get("rows", []):
+        for feature, n in row.get("unsupported", {}).items():
+            counted[feature] = counted.get(feature, 0) + n
+    for impl in impls.values():
+        if impl.get("declared"):
+            replaced = ", ".join(f"{k} ({v} draws)" for k, v in sorted(counted.items())) or "none drawn"
+            out.append(f"| {_cell(' '.join(impl['framework']))} | unsupported | {_cell(impl['declared'].split(': ', 2)[-1])} | - | "
+                       f"replaced in the checks: {_cell(replaced)} | - |")
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    lines = ["| framework | class | rule broken | minimal example (as shrunk) | what differed | repro |", "|---|---|---|---|---|---|"]
+    for path in args.reports:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                report = json.load(fh)
+            report["rows"], report["findings"]  # noqa: B018 - a report of the current schema
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"convcheck findings-table: cannot read {path}: {exc}", file=sys.stderr)
+            return 2
+        internal = [k for r in report["rows"] for k in r.get("kinds", []) if k.startswith("internal error")]
+        if internal:
+            print(f"convcheck findings-table: {path} records an internal error of the suite ({internal[0]}): no table of a broken run",
+                  file=sys.stderr)
+            return 2
+        lines += rows(report, path)
+    print("\n".join(lines))
+    return 0
