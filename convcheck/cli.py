@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import findings_table, matrix, text_cnn_train
+from . import findings_table, matrix, oracles_campaign, text_cnn_train
 from .implementations import ImplementationError, isolated, load
 from .plugin import FAMILIES
 
@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
         "matrix", help="run IMPL in the tox envs of this checkout; print env x check family -> pass / FAIL / skip"))
     findings_table.add_arguments(sub.add_parser(
         "findings-table", help="the findings of --report-json files (one per framework run) as one Markdown table"))
+    oracles_campaign.add_arguments(sub.add_parser(
+        "oracles", help="fuzz torch against JAX and the loops reference; print each disagreement: a known oracle defect, or new"))
     text_cnn_train.add_arguments(sub.add_parser(
         "text-cnn-train", help="train the NumPy text CNN and its torch twin side by side; plot both loss curves to a PNG"))
     return parser
@@ -164,6 +166,7 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # argparse: 2 for a wrong command line, 0 for --help
         return int(exc.code or 0)
     commands = {"verify": verify, "repro": replay, "promote": promote, "matrix": matrix.main, "findings-table": findings_table.main,
+                "oracles": oracles_campaign.run,
                 "text-cnn-train": text_cnn_train.main}
     return commands[args.command](args)
 

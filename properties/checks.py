@@ -13,7 +13,7 @@ from convcheck.repro import Recorder
 from . import conventions
 from . import strategies as S
 from .asserts import CheckFailure, Deferred, assert_close, call_each
-from .ops import OpSpec, Sample, T
+from .ops import SECOND_ENGINES, OpSpec, Sample, T, engine_unavailable, route_abstains
 
 
 def require(impl, functions, needs=()) -> None:
@@ -107,6 +107,7 @@ def check_outputs(op: OpSpec, outputs: dict, expected: dict, sample: Sample, sou
             convention_followed(followed)
             continue
         if helper is None:
+            _annotate([raised] if raised is not None else Deferred.findings[deferred:], op, sample, source, name, got, want.value, tol)
             if raised is not None:
                 raise raised
             continue  # non-finite values routed wrongly: deferred, the other outputs are compared
@@ -130,9 +131,46 @@ def _helper_explains(op: OpSpec, impl, sample: Sample, got: np.ndarray, tol: np.
         return None
     if composed is None or composed.shape != got.shape:
         return None
+    return (helper, f"{helper}: {output}") if _within(got, composed, tol) else None
+
+
+def _within(a: np.ndarray, b: np.ndarray, tol: np.ndarray) -> bool:
+    """a equals b within tol everywhere, NaN where NaN (infinities equal)."""
     with np.errstate(invalid="ignore"):
-        close = (np.abs(got.astype(np.float64) - composed) <= tol) | (np.isnan(got) & np.isnan(composed)) | (got == composed)
-    return (helper, f"{helper}: {output}") if bool(np.all(close)) else None
+        close = (np.abs(a.astype(np.float64) - b) <= tol) | (np.isnan(a) & np.isnan(b)) | (a == b)
+    return bool(np.all(close))
+
+
+def second_opinion(op: OpSpec, sample: Sample, name: str, got: np.ndarray, torch_value: np.ndarray, tol: np.ndarray) -> str:
+    """What JAX says where the implementation and a torch route disagree on output `name`; ''
+    where the op has no JAX route or JAX is not installed. It annotates a failure, never decides one."""
+    if "jax" not in op.oracles or engine_unavailable("jax"):
+        return ""
+    reason = route_abstains(f"{op.name}-jax", sample)
+    if reason is not None:
+        return f"JAX abstains here ({reason})"
+    answer = op.oracles["jax"](sample)
+    if answer is None or name not in answer:
+        return "JAX gave no answer here"
+    jax_value = answer[name].value
+    with_torch, with_impl = _within(torch_value, jax_value, tol), _within(got, jax_value, tol)
+    if with_torch and not with_impl:
+        return "JAX agrees with torch"
+    if with_impl and not with_torch:
+        return "JAX agrees with the implementation: suspected oracle defect"
+    return "JAX agrees with both (within the tolerance)" if with_impl else "JAX agrees with neither"
+
+
+def _annotate(failures: list, op: OpSpec, sample: Sample, source: str, name: str, got, torch_value, tol) -> None:
+    """Add JAX's opinion to the failures a torch route found (in place: the same finding, raised
+    from the same line, whatever JAX says)."""
+    if source in SECOND_ENGINES or not failures:
+        return
+    note = second_opinion(op, sample, name, got, torch_value, tol)
+    for failure in failures:
+        if note:
+            failure.message += f"; {note}"
+            failure.args = (f"[{failure.kind}] {failure.message}",)
 
 
 def same_results(first: dict, second: dict) -> str | None:

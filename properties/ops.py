@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
+from hypothesis import event
 from hypothesis import strategies as st
 
 from . import results
@@ -162,6 +163,14 @@ def _conv_terms(c) -> int:
     return kh * kw * c_in_per_group + 1
 
 
+def _conv_backward_terms(s: Sample) -> dict:
+    """Terms summed per gradient element: dA_prev over taps and output channels, dW and db over
+    output positions."""
+    kh, kw, _, n_C = s.case.W.shape
+    positions = int(np.prod(s.extra["dZ"].shape[:3]))
+    return {"dA_prev": kh * kw * n_C, "dW": positions, "db": positions}
+
+
 def _conv_forward_oracle(s: Sample) -> Expected:
     c = s.case
     Z = T.conv_forward(c.A_prev, c.W, c.b, **c.hparameters)
@@ -173,11 +182,10 @@ def _conv_backward_expected(s: Sample, dA, dW, db) -> Expected:
     """Magnitudes from the same backward on |A|, |W|, |dZ|; db only where there is a bias."""
     c, dZ = s.case, s.extra["dZ"]
     M_dA, M_dW, M_db = T.conv_backward(np.abs(dZ), np.abs(c.A_prev), np.abs(c.W), _abs(c.b), **c.hparameters)
-    kh, kw, _, n_C = c.W.shape
-    positions = int(np.prod(dZ.shape[:3]))
-    expected = {"dA_prev": Want(dA, M_dA, kh * kw * n_C), "dW": Want(dW, M_dW, positions)}
+    terms = _conv_backward_terms(s)
+    expected = {"dA_prev": Want(dA, M_dA, terms["dA_prev"]), "dW": Want(dW, M_dW, terms["dW"])}
     if c.b is not None:
-        expected["db"] = Want(db, M_db, positions)
+        expected["db"] = Want(db, M_db, terms["db"])
     return expected
 
 
@@ -240,15 +248,11 @@ ORACLE_DEFECTS = [
 ]
 
 
-def oracle_unusable(route: str, sample: Sample) -> bool:
-    return any(d.route == route and d.applies(sample) for d in ORACLE_DEFECTS)
-
-
 def first_oracle(op: "OpSpec", sample: Sample):
-    """(route name, Expected) of the first of the op's routes that serves this sample (no known
-    defect there, and the route applies), or None."""
+    """(route name, Expected) of the first of the op's torch routes that serves this sample (no
+    known defect there, and the route applies), or None."""
     for name, route in op.oracles.items():
-        if not oracle_unusable(f"{op.name}-{name}", sample):
+        if name not in SECOND_ENGINES and route_abstains(f"{op.name}-{name}", sample) is None:
             expected = route(sample)
             if expected is not None:
                 return name, expected
@@ -336,12 +340,159 @@ def _distribute_oracle(s: Sample) -> Expected:
     return {"a": Want(a, np.abs(a), 1)}
 
 
+# ---- second routes: JAX (in a worker), and the loops reference for the oracle campaign --------
+
+
+def _arrays_as(value, f):
+    """`value` (a call's arguments) with f applied to every array in it."""
+    if isinstance(value, np.ndarray):
+        return f(value)
+    if type(value) in (tuple, list):
+        return type(value)(_arrays_as(v, f) for v in value)
+    return value
+
+
+def _magnitude_args(function: str, args: tuple) -> tuple:
+    """The arguments whose result is the magnitude of the computation (as the torch routes make
+    it): every array absolute, but pool_backward keeps A_prev (|dA| through the same selection)."""
+    if function == "pool_backward":
+        return (np.abs(args[0]), *args[1:])
+    return _arrays_as(args, np.abs)
+
+
+def _terms(function: str, s: Sample) -> dict:
+    if function == "conv_forward":
+        return {"Z": _conv_terms(s.case)}
+    if function == "conv_backward":
+        return _conv_backward_terms(s)
+    return {"A": 0 if s.case.mode == "max" else _pool_terms(s.case), "dA_prev": _pool_terms(s.case)}
+
+
+class EngineFailed(Exception):
+    """Another engine gave no usable answer (it raised, died, or returned a malformed result)."""
+
+
+def _engine_outputs(function: str, args: tuple, result) -> dict:
+    """name -> float64 array of an engine's result, checked against the declared shapes."""
+    if function in ("conv_forward", "pool_forward"):
+        result = result[0] if isinstance(result, tuple) and len(result) == 2 else None
+    values = result if function == "conv_backward" and isinstance(result, tuple) else (result,)
+    outputs = {}
+    for (name, shape, _), value in zip(results.declared_outputs(results.expected(function, args)), values):
+        if not (isinstance(value, np.ndarray) and value.shape == tuple(shape) and value.dtype.kind == "f"):
+            raise EngineFailed(f"{function}: {name} is not a float array of shape {tuple(shape)}")
+        outputs[name] = value.astype(np.float64)
+    return outputs
+
+
+def _second_route(engine: str, function: str, args: Callable):
+    """A route that asks `engine` (SECOND_ENGINES) for the seed function's result on float64
+    copies of the sample's inputs, and for the magnitude likewise; None (no answer) where the
+    engine fails -- an oracle's failure is not the implementation's."""
+
+    def route(s: Sample) -> Expected | None:
+        call_args = _arrays_as(args(s), lambda a: np.array(a, dtype=np.float64))
+        try:
+            value = _engine_outputs(function, call_args, SECOND_ENGINES[engine](function, call_args))
+            magnitude = _engine_outputs(function, call_args, SECOND_ENGINES[engine](function, _magnitude_args(function, call_args)))
+        except EngineFailed as exc:
+            event(f"{engine} gave no answer: {str(exc).splitlines()[0][:120]}")
+            return None
+        terms = _terms(function, s)
+        return {name: Want(v, np.abs(magnitude[name]), terms[name]) for name, v in value.items()}
+
+    return route
+
+
+def _jax(function, args):
+    from convcheck.oracle.isolated import JAX, EngineFailed as Failed
+
+    try:
+        return JAX.call(function, list(args))
+    except Failed as exc:
+        raise EngineFailed(str(exc)) from None
+
+
+def _loops(function, args):
+    from convcheck.reference import loops
+
+    try:
+        return getattr(loops, function)(*args)
+    except Exception as exc:  # noqa: BLE001 - a reference that fails gives no answer
+        raise EngineFailed(f"loops reference {function} raised {type(exc).__name__}: {exc}") from None
+
+
+SECOND_ENGINES = {"jax": _jax, "loops reference": _loops}
+# the loops reference answers only in `convcheck oracles` (CAMPAIGN): against an implementation
+# it would vote for itself wherever that implementation shares its params.py (fast does)
+CAMPAIGN_ROUTES = ("loops reference",)
+
+
+def engine_unavailable(route: str) -> str | None:
+    """Why a route's engine cannot answer in this installation (JAX missing), or None."""
+    if route != "jax":
+        return None
+    from convcheck.oracle.isolated import JAX
+
+    return JAX.unavailable()
+
+
+def _second_routes(function: str, args: Callable, engines=tuple(SECOND_ENGINES)) -> dict:
+    return {engine: _second_route(engine, function, args) for engine in engines}
+
+
+def _any_nonfinite(*arrays) -> bool:
+    return any(a is not None and not np.isfinite(a).all() for a in arrays)
+
+
+@dataclass(frozen=True)
+class Abstention:
+    """Where a route's semantics differ from the contract's (torch's): it gives no answer there."""
+
+    route: str
+    applies: Callable  # sample -> bool
+    reason: str
+
+
+ABSTENTIONS = [
+    *[Abstention(f"{op}-jax", lambda s: _any_nonfinite(s.case.A_prev, s.case.W, s.case.b, s.extra.get("dZ")),
+                 "NaN routing: XLA's convolution forms no product with a padding element (0 x NaN is not NaN there) and "
+                 "spreads NaN / inf across channels in float64 depthwise convolutions")
+      for op in ("conv_forward", "conv_backward")],
+    Abstention("pool_backward[max]-jax", lambda s: S._pair(s.case.hparameters.get("dilation", 1)) != (1, 1),
+               "JAX implements no VJP of a dilated reduce_window max (jax/_src/lax/windowed_reductions.py)"),
+    Abstention("pool_backward[max]-jax", lambda s: _any_nonfinite(s.case.A_prev),
+               "NaN routing: reduce_window max's VJP never selects a NaN (torch's does)"),
+]
+
+
+def route_abstains(route: str, sample: Sample) -> str | None:
+    """Why a route gives no answer for this sample -- a known defect of it (ORACLE_DEFECTS) or a
+    difference of semantics (ABSTENTIONS) -- or None."""
+    for entry in (*ORACLE_DEFECTS, *ABSTENTIONS):
+        if entry.route == route and entry.applies(sample):
+            return entry.reason
+    return None
+
+
 # ---- the table -----------------------------------------------------------------------------
 
 
 def _conv_cache(s: Sample) -> tuple:
     c = s.case
     return (c.A_prev, c.W, c.b, c.hparameters)
+
+
+def _conv_backward_args(s: Sample) -> tuple:
+    return (s.extra["dZ"], _conv_cache(s))
+
+
+def _pool_args(s: Sample) -> tuple:
+    return (s.case.A_prev, s.case.hparameters, s.case.mode)
+
+
+def _pool_backward_args(s: Sample) -> tuple:
+    return (s.extra["dA"], (s.case.A_prev, s.case.hparameters), s.case.mode)
 
 
 OPS = [
@@ -369,7 +520,7 @@ OPS = [
         requires=("conv_forward",),
         samples=_conv_samples(with_gradient=False),
         args=_conv_cache,
-        oracles={"F.conv2d": _conv_forward_oracle},
+        oracles={"F.conv2d": _conv_forward_oracle, **_second_routes("conv_forward", _conv_cache)},
         specials=True,
     ),
     OpSpec(
@@ -377,8 +528,9 @@ OPS = [
         function="conv_backward",
         requires=("conv_backward",),
         samples=_conv_samples(with_gradient=True),
-        args=lambda s: (s.extra["dZ"], _conv_cache(s)),
-        oracles={"autograd": _conv_backward_autograd, "torch.nn.grad": _conv_backward_closed_form},
+        args=_conv_backward_args,
+        oracles={"autograd": _conv_backward_autograd, "torch.nn.grad": _conv_backward_closed_form,
+                 **_second_routes("conv_backward", _conv_backward_args)},
         specials=True,
     ),
     *[
@@ -387,10 +539,10 @@ OPS = [
             function="pool_forward",
             requires=("pool_forward",),
             samples=_pool_samples(mode, with_gradient=False),
-            args=lambda s: (s.case.A_prev, s.case.hparameters, s.case.mode),
-            oracles={"F.max_pool2d": _pool_forward_oracle}
-            if mode == "max"
-            else {"F.avg_pool2d": _pool_forward_oracle, "depthwise conv": _avg_pool_depthwise_conv},
+            args=_pool_args,
+            oracles={**({"F.max_pool2d": _pool_forward_oracle} if mode == "max"
+                        else {"F.avg_pool2d": _pool_forward_oracle, "depthwise conv": _avg_pool_depthwise_conv}),
+                     **_second_routes("pool_forward", _pool_args)},
             specials=True,
             needs=((f"{mode}_pool", None),),
         )
@@ -402,8 +554,8 @@ OPS = [
             function="pool_backward",
             requires=("pool_backward",),
             samples=_pool_samples(mode, with_gradient=True),
-            args=lambda s: (s.extra["dA"], (s.case.A_prev, s.case.hparameters), s.case.mode),
-            oracles={"autograd": _pool_backward_oracle},
+            args=_pool_backward_args,
+            oracles={"autograd": _pool_backward_oracle, **_second_routes("pool_backward", _pool_backward_args)},
             specials=True,
             composed_of=POOL_BACKWARD_HELPERS[mode],
             needs=((f"{mode}_pool", None),),
@@ -416,8 +568,8 @@ OPS = [
         function="pool_forward",
         requires=("pool_forward",),
         samples=_pool_samples("max", with_gradient=False, padding_only=True),
-        args=lambda s: (s.case.A_prev, s.case.hparameters, s.case.mode),
-        oracles={"F.max_pool2d": _pool_forward_oracle},
+        args=_pool_args,
+        oracles={"F.max_pool2d": _pool_forward_oracle, **_second_routes("pool_forward", _pool_args)},
         specials=True,
         full_only=True,
         needs=PADDING_ONLY_NEEDS,
@@ -427,8 +579,10 @@ OPS = [
         function="pool_backward",
         requires=("pool_backward",),
         samples=_pool_samples("max", with_gradient=True, padding_only=True),
-        args=lambda s: (s.extra["dA"], (s.case.A_prev, s.case.hparameters), s.case.mode),
-        oracles={"explicit -inf padding": _max_pool_backward_explicit_padding},
+        args=_pool_backward_args,
+        # no JAX route: every window here is dilated, and JAX has no VJP of a dilated max
+        oracles={"explicit -inf padding": _max_pool_backward_explicit_padding,
+                 **_second_routes("pool_backward", _pool_backward_args, engines=("loops reference",))},
         specials=True,
         full_only=True,
         needs=PADDING_ONLY_NEEDS,

@@ -1,0 +1,70 @@
+"""A second oracle that runs in a worker process of its own.
+
+JAX (adapters/jax_lax.py: XLA's operators behind the seed API) answers as an oracle route beside
+torch. Its native code can abort, so, like an implementation under test, it is imported and
+called only in a convcheck worker (convcheck/worker.py): an abort ends that worker, never the
+suite, and the next call starts a new one. An engine that cannot be loaded (JAX not installed)
+is unavailable, and the routes that need it are skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+ADAPTERS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "adapters")
+CALL_SECONDS = 120.0  # an oracle call, compiling a new shape included
+
+
+class EngineFailed(Exception):
+    """The engine raised, died or hung on a call: it gives no answer for this input."""
+
+
+class IsolatedEngine:
+    """A seed-API module (a path) called in a worker; started on first use, once per process."""
+
+    def __init__(self, name: str, path: str):
+        self.name, self.path = name, path
+        self._client: Any = None
+        self._unavailable: str | None = None
+
+    def unavailable(self) -> str | None:
+        """Why the engine cannot answer (its module is missing or fails to import), or None."""
+        if self._client is None and self._unavailable is None:
+            self._start()
+        return self._unavailable
+
+    def _start(self) -> None:
+        from convcheck.worker import WorkerClient, WorkerDied, WorkerHung
+
+        if not os.path.isfile(self.path):
+            self._unavailable = f"{self.name}: {self.path} is not in this installation (a source checkout has it)"
+            return
+        client = WorkerClient(self.path)
+        try:
+            client.start()
+        except ImportError as exc:
+            self._unavailable = f"{self.name} not installed ({exc})"
+            return
+        except (WorkerDied, WorkerHung) as exc:
+            self._unavailable = f"{self.name}: its worker died while importing it ({exc})"
+            return
+        self._client = client
+
+    def call(self, function: str, args: list) -> Any:
+        """The engine's `function` on `args` (what it returned), or EngineFailed."""
+        from convcheck import wire
+        from convcheck.worker import WorkerDied, WorkerHung
+
+        if self.unavailable():
+            raise EngineFailed(self._unavailable)
+        try:
+            reply = self._client.request(("call", function, list(args)), CALL_SECONDS)
+        except (WorkerDied, WorkerHung) as exc:
+            raise EngineFailed(f"{self.name} {function}: its process {exc or 'stopped answering'}") from None
+        if reply[0] == "raised":
+            raise EngineFailed(f"{self.name} {function} raised {reply[1]}: {reply[2]}")
+        return wire.resolve(reply[1], list(args))
+
+
+JAX = IsolatedEngine("JAX", os.path.join(ADAPTERS, "jax_lax.py"))
