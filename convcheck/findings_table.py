@@ -7,7 +7,9 @@ One row per finding (kind and rule, worst first, as the run reported them): the 
 its version (from the implementation's CAPABILITIES), the class of defect, the rule broken, the
 minimal example as Hypothesis shrank it, what differed (the implementation's answer against
 torch's), and the repro folder that replays it. Then one row per framework for what it declares
-unsupported, with how many draws the checks replaced. Exit status 0, or 2 when a report cannot
+unsupported, with how many draws the checks replaced, and one per declared convention (CONVENTIONS)
+with how many results followed it. With --replay each finding's repro.py is run and its row says
+whether it reproduces (exit 1). Exit status 0, or 2 when a report cannot
 be read or records an internal error of the suite -- a table of a broken run would be a forged one.
 """
 
@@ -17,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 
 # kind of finding -> class of defect
@@ -39,6 +42,20 @@ CLASSES = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("reports", nargs="+", help="--report-json files of convcheck verify runs")
+    parser.add_argument("--replay", action="store_true",
+                        help="replay each finding's repro.py (with this Python) and say in its row whether it reproduces (exit 1)")
+
+
+def replays(folder: str) -> str:
+    """What replaying a repro folder's repro.py says: 'replays (exit 1)', or why not."""
+    script = os.path.join(folder, "repro.py")
+    if not os.path.isfile(script):
+        return "no repro folder"
+    try:
+        code = subprocess.run([sys.executable, script], cwd=folder, capture_output=True, timeout=600).returncode
+    except subprocess.TimeoutExpired:
+        return "replay timed out"
+    return "replays (exit 1)" if code == 1 else f"DOES NOT REPLAY (exit {code})"
 
 
 def _example(finding: dict) -> str:
@@ -52,21 +69,29 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def rows(report: dict, path: str) -> list[str]:
+def rows(report: dict, path: str, replay: bool = False) -> list[str]:
     impls = {i["name"]: i for i in report.get("implementations", [])}
     out = []
     for f in report.get("findings", []):
         impl = impls.get(f.get("implementation"), {})
         framework = " ".join(impl.get("framework") or []) or f.get("implementation", "?")
-        repro = os.path.basename(f.get("repro", "")) or "-"
+        repro = os.path.basename(f.get("repro") or "") or "-"
+        if replay and f.get("repro"):
+            repro += f" ({replays(f['repro'])})"
         out.append("| " + " | ".join(_cell(c) for c in (
             framework, CLASSES.get(f["kind"], f["kind"]), f["rule"], f"`{_example(f)}`" if _example(f) else "-",
             f.get("words", ""), repro)) + " |")
     counted: dict = {}
+    followed: dict = {}
     for row in report.get("rows", []):
         for feature, n in row.get("unsupported", {}).items():
             counted[feature] = counted.get(feature, 0) + n
+        for name, n in row.get("conventions", {}).items():
+            followed[name] = followed.get(name, 0) + n
     for impl in impls.values():
+        for c in impl.get("conventions", []):
+            out.append(f"| {_cell(' '.join(impl.get('framework') or [impl['name']]))} | convention | {_cell(c['convention'])}: "
+                       f"{_cell(c['says'])} ({_cell(c['source'])}) | - | results that followed it: {followed.get(c['convention'], 0)} | - |")
         if impl.get("declared"):
             replaced = ", ".join(f"{k} ({v} draws)" for k, v in sorted(counted.items())) or "none drawn"
             out.append(f"| {_cell(' '.join(impl['framework']))} | unsupported | {_cell(impl['declared'].split(': ', 2)[-1])} | - | "
@@ -89,6 +114,6 @@ def main(args: argparse.Namespace) -> int:
             print(f"convcheck findings-table: {path} records an internal error of the suite ({internal[0]}): no table of a broken run",
                   file=sys.stderr)
             return 2
-        lines += rows(report, path)
+        lines += rows(report, path, args.replay)
     print("\n".join(lines))
     return 0

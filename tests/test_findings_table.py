@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+from convcheck import repro_template as R
+from convcheck.properties.checks import needs_torch
+
+CASE = Path(__file__).resolve().parent.parent / "properties" / "regressions" / "tutorial_seed_window_end_stride"
 
 FINDING = {
     "implementation": "jax_lax", "kind": "values", "rule": "conv_forward: Z", "words": "conv_forward returns 0 where F.conv2d gives nan",
@@ -40,3 +47,34 @@ def test_no_table_of_a_broken_run(tmp_path):
     result = _table(broken)
     assert result.returncode == 2 and "internal error" in result.stderr and not result.stdout
     assert _table(tmp_path / "missing.json").returncode == 2
+
+
+def test_a_row_per_declared_convention_with_its_count(tmp_path):
+    path = tmp_path / "report.json"
+    convention = {"convention": "max_ties_split", "says": "ties share the gradient", "source": "tensor.py:1"}
+    path.write_text(json.dumps({"schema": 4, "findings": [],
+                                "rows": [{"function": "pool_backward", "kinds": [], "unsupported": {}, "conventions": {"max_ties_split": 3}}],
+                                "implementations": [{"name": "t", "source": "s", "framework": ["tinygrad", "0.14.0"], "declared": None,
+                                                     "conventions": [convention]}]}))
+    result = _table(path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[2] == ("| tinygrad 0.14.0 | convention | max_ties_split: ties share the gradient (tensor.py:1) | - | "
+                                             "results that followed it: 3 | - |"), result.stdout
+
+
+@needs_torch
+def test_replay_says_whether_each_row_reproduces(tmp_path):
+    folders = []
+    for name, implementation in (("still", None), ("fixed", "convcheck.reference.loops")):
+        folder = tmp_path / name
+        shutil.copytree(CASE, folder)
+        shutil.copyfile(R.__file__, folder / "repro.py")
+        if implementation:
+            case = json.loads((folder / "case.json").read_text())
+            (folder / "case.json").write_text(json.dumps({**case, "implementation": implementation}))
+        folders.append(folder)
+    report = _report(tmp_path, findings=[{**FINDING, "repro": str(f)} for f in folders])
+    result = subprocess.run([sys.executable, "-m", "convcheck.cli", "findings-table", "--replay", str(report)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.splitlines()[2:4]
+    assert rows[0].endswith("| still (replays (exit 1)) |") and rows[1].endswith("| fixed (DOES NOT REPLAY (exit 0)) |"), rows
