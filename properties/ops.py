@@ -462,7 +462,8 @@ ABSTENTIONS = [
     Abstention("pool_backward[max]-jax", lambda s: S._pair(s.case.hparameters.get("dilation", 1)) != (1, 1),
                "JAX implements no VJP of a dilated reduce_window max (jax/_src/lax/windowed_reductions.py)"),
     Abstention("pool_backward[max]-jax", lambda s: _any_nonfinite(s.case.A_prev),
-               "NaN routing: reduce_window max's VJP never selects a NaN (torch's does)"),
+               "NaN routing and ties against padding: reduce_window max's VJP never selects a NaN (torch's does), and "
+               "a window whose real elements are -inf ties with its -inf padding"),
 ]
 
 
