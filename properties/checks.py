@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import assume
 
 from convcheck.capabilities import convention_followed, unsupported
 from convcheck.oracle.tolerances import coarser, tolerance
@@ -49,6 +50,16 @@ def skip_outside_space(impl, function: str, args) -> None:
         for feature in lacking:
             unsupported(feature)
         pytest.skip(f"unsupported: {impl.name} declares no {', '.join(lacking)}")
+
+
+def reject_outside_space(impl, function: str, cases) -> None:
+    """A law's configurations derived from a drawn one (the other pooling mode, a feature
+    rewritten) may lie outside the declared space though the drawn one lies inside: what they
+    lack is counted as unsupported and the example is rejected, never called."""
+    lacking = [f for c in cases for f in impl.space.outside(function, [c.A_prev.dtype], c.hparameters, c.mode)]
+    for feature in dict.fromkeys(lacking):
+        unsupported(feature)
+    assume(not lacking)
 
 
 TORCH_MISSING = "torch not installed"

@@ -86,6 +86,18 @@ def test_a_narrow_space_is_drawn_inside_and_what_lies_outside_is_counted(tmp_pat
 
 
 @needs_torch
+def test_laws_that_derive_a_configuration_stay_inside_the_space(tmp_path):
+    """narrow_average.py computes average pooling in float32 only, without count_include_pad=False:
+    the laws that turn a drawn pooling into an average one (or rewrite count_include_pad) count
+    what the derived one lacks instead of calling it."""
+    result, report = _verify(DECLARED / "narrow_average.py", tmp_path, "--check", "test_pooling_laws", "--check",
+                             "test_pool_backward_conserves_gradient")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    counted = {feature for row in report["rows"] for feature in row["unsupported"]}
+    assert {"average_pool float64", "average_pool count include pad"} <= counted, counted
+
+
+@needs_torch
 def test_raising_inside_the_declared_space_is_a_finding(tmp_path):
     """overclaims.py declares conv dilation, which narrow.py's functions refuse: a finding."""
     result, report = _verify(DECLARED / "overclaims.py", tmp_path, "--family", "forward")
