@@ -9,6 +9,7 @@ is unavailable, and the routes that need it are skipped, saying why.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from typing import Any
 
@@ -23,8 +24,8 @@ class EngineFailed(Exception):
 class IsolatedEngine:
     """A seed-API module (a path) called in a worker; started on first use, once per process."""
 
-    def __init__(self, name: str, path: str):
-        self.name, self.path = name, path
+    def __init__(self, name: str, path: str, package: str):
+        self.name, self.path, self.package = name, path, package
         self._client: Any = None
         self._unavailable: str | None = None
 
@@ -37,6 +38,9 @@ class IsolatedEngine:
     def _start(self) -> None:
         from convcheck.worker import WorkerClient, WorkerDied, WorkerHung
 
+        if importlib.util.find_spec(self.package) is None:  # found out here, without starting a worker
+            self._unavailable = f"{self.name} not installed (no module named {self.package!r})"
+            return
         if not os.path.isfile(self.path):
             self._unavailable = f"{self.name}: {self.path} is not in this installation (a source checkout has it)"
             return
@@ -67,4 +71,4 @@ class IsolatedEngine:
         return wire.resolve(reply[1], list(args))
 
 
-JAX = IsolatedEngine("JAX", os.path.join(ADAPTERS, "jax_lax.py"))
+JAX = IsolatedEngine("JAX", os.path.join(ADAPTERS, "jax_lax.py"), "jax")

@@ -452,19 +452,27 @@ class Abstention:
     route: str
     applies: Callable  # sample -> bool
     reason: str
+    # the abstention is over NaN / inf inputs: the route's test draws finite values only, as
+    # rejecting the special draws would leave Hypothesis too few examples (filter_too_much)
+    finite_draws: bool = False
 
 
 ABSTENTIONS = [
     *[Abstention(f"{op}-jax", lambda s: _any_nonfinite(s.case.A_prev, s.case.W, s.case.b, s.extra.get("dZ")),
                  "NaN routing: XLA's convolution forms no product with a padding element (0 x NaN is not NaN there) and "
-                 "spreads NaN / inf across channels in float64 depthwise convolutions")
+                 "spreads NaN / inf across channels in float64 depthwise convolutions", finite_draws=True)
       for op in ("conv_forward", "conv_backward")],
     Abstention("pool_backward[max]-jax", lambda s: S._pair(s.case.hparameters.get("dilation", 1)) != (1, 1),
                "JAX implements no VJP of a dilated reduce_window max (jax/_src/lax/windowed_reductions.py)"),
     Abstention("pool_backward[max]-jax", lambda s: _any_nonfinite(s.case.A_prev),
                "NaN routing and ties against padding: reduce_window max's VJP never selects a NaN (torch's does), and "
-               "a window whose real elements are -inf ties with its -inf padding"),
+               "a window whose real elements are -inf ties with its -inf padding", finite_draws=True),
 ]
+
+
+def draws_specials(op: "OpSpec", route: str) -> bool:
+    """Whether the test of an op's route draws NaN / inf inputs."""
+    return op.specials and not any(a.finite_draws for a in ABSTENTIONS if a.route == f"{op.name}-{route}")
 
 
 def route_abstains(route: str, sample: Sample) -> str | None:

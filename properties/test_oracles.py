@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from convcheck.properties import strategies as S
 from convcheck.properties.checks import check_deterministic, check_outputs, record_expected, require, require_torch
-from convcheck.properties.ops import CAMPAIGN_ROUTES, OPS, engine_unavailable, route_abstains
+from convcheck.properties.ops import CAMPAIGN_ROUTES, OPS, draws_specials, engine_unavailable, route_abstains
 from convcheck.repro import Recorder
 
 BACKWARD_FUNCTIONS = ("conv_backward", "pool_backward")
@@ -36,7 +36,7 @@ def _check(impl, op, oracle, data):
     unavailable = engine_unavailable(oracle)
     if unavailable:
         pytest.skip(unavailable)
-    kinds = S.SPECIAL_KINDS if op.specials else S.VALUE_KINDS
+    kinds = S.SPECIAL_KINDS if draws_specials(op, oracle) else S.VALUE_KINDS
     sample = data.draw(op.samples(kinds=kinds, api=impl.api), label="sample")
     assume(route_abstains(f"{op.name}-{oracle}", sample) is None)  # a known defect of the route, or other semantics
     family = "backward" if op.function in BACKWARD_FUNCTIONS else "forward"
