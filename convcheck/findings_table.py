@@ -48,9 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def replays(folder: str) -> str:
     """What replaying a repro folder's repro.py says: 'replays (exit 1)', or why not."""
+    folder = os.path.abspath(folder)
     script = os.path.join(folder, "repro.py")
-    if not os.path.isfile(script):
+    if not os.path.isdir(folder):
         return "no repro folder"
+    if not os.path.isfile(script):
+        return "no standalone replay: the example only"
     try:
         code = subprocess.run([sys.executable, script], cwd=folder, capture_output=True, timeout=600).returncode
     except subprocess.TimeoutExpired:
@@ -65,6 +68,21 @@ def _example(finding: dict) -> str:
     return text[:400] + ("..." if len(text) > 400 else "")
 
 
+def _shown_path(path: str) -> str:
+    """A repro folder as the table shows it: relative to here when it lies below, else its name."""
+    relative = os.path.relpath(path) if path else ""
+    return relative if relative and not relative.startswith("..") else os.path.basename(path)
+
+
+def _differed(finding: dict) -> str:
+    """What differed: the finding's words; for an exception on valid input, what it said."""
+    words = finding.get("words", "")
+    if finding.get("kind") in ("raised", "crashed", "timeout") and finding.get("message"):
+        said = re.sub(r"^(\[[a-z ]+\] )+", "", finding["message"].splitlines()[0])  # the kind's prefix: the class column says it
+        return said[:300] or words
+    return words
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -75,12 +93,12 @@ def rows(report: dict, path: str, replay: bool = False) -> list[str]:
     for f in report.get("findings", []):
         impl = impls.get(f.get("implementation"), {})
         framework = " ".join(impl.get("framework") or []) or f.get("implementation", "?")
-        repro = os.path.basename(f.get("repro") or "") or "-"
+        repro = _shown_path(f.get("repro") or "") or "-"
         if replay and f.get("repro"):
             repro += f" ({replays(f['repro'])})"
         out.append("| " + " | ".join(_cell(c) for c in (
             framework, CLASSES.get(f["kind"], f["kind"]), f["rule"], f"`{_example(f)}`" if _example(f) else "-",
-            f.get("words", ""), repro)) + " |")
+            _differed(f), repro)) + " |")
     counted: dict = {}
     followed: dict = {}
     for row in report.get("rows", []):
