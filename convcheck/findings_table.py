@@ -8,7 +8,7 @@ its version (from the implementation's CAPABILITIES), the class of defect, the r
 minimal example as Hypothesis shrank it, what differed (the implementation's answer against
 torch's), and the repro folder that replays it. Then one row per framework for what it declares
 unsupported, with how many draws the checks replaced, and one per declared convention (CONVENTIONS)
-with how many results followed it. With --replay each finding's repro.py is run and its row says
+with how many results followed it. With --replay each finding's case is replayed (convcheck repro) and its row says
 whether it reproduces (exit 1). Exit status 0, or 2 when a report cannot
 be read or records an internal error of the suite -- a table of a broken run would be a forged one.
 """
@@ -43,19 +43,19 @@ CLASSES = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("reports", nargs="+", help="--report-json files of convcheck verify runs")
     parser.add_argument("--replay", action="store_true",
-                        help="replay each finding's repro.py (with this Python) and say in its row whether it reproduces (exit 1)")
+                        help="replay each finding's case (convcheck repro, with this Python) and say in its row whether it reproduces (exit 1)")
 
 
 def replays(folder: str) -> str:
-    """What replaying a repro folder's repro.py says: 'replays (exit 1)', or why not."""
-    folder = os.path.abspath(folder)
-    script = os.path.join(folder, "repro.py")
+    """What replaying a repro folder says (`convcheck repro`, the code its repro.py holds):
+    'replays (exit 1)', or why not."""
     if not os.path.isdir(folder):
         return "no repro folder"
-    if not os.path.isfile(script):
+    if not os.path.isfile(os.path.join(folder, "case.json")):
         return "no standalone replay: the example only"
     try:
-        code = subprocess.run([sys.executable, script], cwd=folder, capture_output=True, timeout=600).returncode
+        code = subprocess.run([sys.executable, "-m", "convcheck.cli", "repro", os.path.abspath(folder)], capture_output=True,
+                              timeout=600).returncode
     except subprocess.TimeoutExpired:
         return "replay timed out"
     return "replays (exit 1)" if code == 1 else f"DOES NOT REPLAY (exit {code})"
