@@ -13,7 +13,7 @@ from convcheck.implementations import SEED_FUNCTIONS, load
 
 ADAPTERS = Path(__file__).resolve().parent.parent / "adapters"
 FRAMEWORKS = {"jax_lax": "jax", "mygrad_ops": "mygrad", "onnxruntime_ops": "onnxruntime", "tinygrad_ops": "tinygrad",
-              "numpy_ml_layers": "numpy_ml", "onnx_reference": "onnx"}
+              "numpy_ml_layers": "numpy_ml", "onnx_reference": "onnx", "torch_functional": "torch"}
 
 
 def test_every_adapter_is_listed():
