@@ -13,7 +13,9 @@ rounds, with one torch / BLAS / OpenMP thread per process:
 - `four-defects`: `convcheck verify tests/impls/four_defects.py` (ci profile; this checkout's
   file of that implementation on both sides): the cost of telling findings apart;
 - `bundled`: `convcheck verify`, the main job (the bundled references, ci profile, one pytest process);
-- `gate`: CI's test command, `python -m pytest -n 2 --hypothesis-profile=ci`, in each checkout.
+- `gate`: CI's test command, `python -m pytest -n 2 --hypothesis-profile=ci`, in each checkout;
+- `suite`: this checkout's benchmarks/bench_suite.py run on each side's code (its "all" row
+  printed: where the time of the forward and gradient checks goes, and own / checked).
 
 It prints each run's wall time and exit status, the best per side and new / old.
 """
@@ -31,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FOUR_DEFECTS = ROOT / "tests" / "impls" / "four_defects.py"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-MEASUREMENTS = ("four-defects", "bundled", "gate")
+MEASUREMENTS = ("four-defects", "bundled", "gate", "suite")
 
 
 def checkout(commit: str, where: Path) -> Path:
@@ -44,13 +46,13 @@ def checkout(commit: str, where: Path) -> Path:
     return python
 
 
-def timed(command: list, cwd: Path) -> tuple[float, int]:
+def timed(command: list, cwd: Path) -> tuple[float, int, str]:
     env = {**os.environ, **{v: "1" for v in THREAD_VARS}}
     start = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode not in (0, 1):  # not a verdict: say why
         print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
-    return time.perf_counter() - start, result.returncode
+    return time.perf_counter() - start, result.returncode, result.stdout
 
 
 def commands(python: Path, repros: Path) -> dict:
@@ -59,6 +61,7 @@ def commands(python: Path, repros: Path) -> dict:
         "bundled": [str(python), "-m", "convcheck.cli", "verify", "--repro-dir", str(repros)],
         # one argument: pytest reads a separate value as a path (and its rootdir from it) before the plugin is loaded
         "gate": [str(python), "-m", "pytest", "-n", "2", "--hypothesis-profile=ci", "-q", "-p", "no:cacheprovider", f"--repro-dir={repros}"],
+        "suite": [str(python), str(ROOT / "benchmarks" / "bench_suite.py")],
     }
 
 
@@ -79,9 +82,12 @@ def main() -> None:
                 times: dict = {"old": [], "new": []}
                 for _ in range(args.rounds):
                     for side, (python, tree) in sides.items():
-                        seconds, status = timed(commands(python, where / f"repros-{side}")[name], tree)
+                        seconds, status, output = timed(commands(python, where / f"repros-{side}")[name], tree)
                         times[side].append(seconds)
                         print(f"  {name:<12} {side}: {seconds:8.1f} s (exit {status})", flush=True)
+                        if name == "suite":  # its header and totals row
+                            lines = output.splitlines()
+                            print("".join(f"      {line}\n" for line in lines if line.startswith(("family", "all "))), end="", flush=True)
                 best = {k: min(v) for k, v in times.items()}
                 print(f"{name}: best old {best['old']:.1f} s, new {best['new']:.1f} s; new / old = {best['new'] / best['old']:.2f}", flush=True)
         finally:

@@ -553,7 +553,7 @@ def _finding_of(item, leaf) -> dict:
         "implementation": impl_name,
         "kind": leaf.kind,
         "rule": rule,
-        "words": getattr(leaf, "words", "") or str(leaf).splitlines()[0][:200],
+        "words": getattr(leaf, "words", "") or str(leaf).splitlines()[0].removeprefix(f"[{leaf.kind}] ")[:200],
         "function": function,
         "functions": sorted((set(record.get("called", ())) | {function}) - {None}),
         "test": item.nodeid,

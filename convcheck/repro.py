@@ -73,9 +73,10 @@ class Recorder:
             cls.calls.append((name, args, snapshot, valid, None))
 
     @classmethod
-    def record_declared(cls, name: str, declared: list) -> None:
+    def record_declared(cls, name: str, declared) -> None:
         """The shapes and dtypes the contract declares for the result of the last call of `name`
-        ([output, shape or None for a scalar, dtype name]): the replay checks them too."""
+        (a function returning [output, shape or None for a scalar, dtype name] for each output,
+        called only when a case is written): the replay checks them too."""
         if cls.context is not None and cls.calls and cls.calls[-1][0] == name:
             cls.calls[-1] = (*cls.calls[-1][:4], declared)
 
@@ -196,7 +197,7 @@ def case_from_record(record: dict | None, test: str, implementation: str, api: s
         "versions": versions,
         "seed": seed,
         "repeats": template.REPEATS if getattr(failure, "kind", None) == "nondeterministic" else 1,
-        "declared": declared,
+        "declared": declared() if callable(declared) else declared,
     }
     return case, arrays
 

@@ -43,141 +43,196 @@ def _span(x: np.ndarray) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Ref:
-    """In an answer: the very array the call was given at `path` (positions into its arguments).
-    It does not cross again; the suite puts its own array there (wire.resolve), as an in-process
-    call returning its argument would."""
+    """In an answer: the very array or container the call was given at `path` (positions into
+    its arguments). It does not cross again; the suite puts its own object there (wire.resolve),
+    as an in-process call returning its argument would."""
 
     path: tuple
 
 
 def argument_paths(args: list) -> dict:
-    """id -> path of every array in args (nested in lists and tuples), for dumps(known=...)."""
+    """id -> path of every array and container in args (nested in lists and tuples, the args
+    list itself aside), for dumps(known=...)."""
     paths: dict = {}
 
     def walk(value, path):
-        if isinstance(value, np.ndarray):
+        kind = type(value)
+        if kind is list or kind is tuple:
             paths.setdefault(id(value), path)
-        elif isinstance(value, (list, tuple)) and len(path) < MAX_DEPTH:
-            for i, v in enumerate(value):
-                walk(v, (*path, i))
+            if len(path) < MAX_DEPTH:
+                for i, v in enumerate(value):
+                    if type(v) not in _LITERALS:
+                        walk(v, (*path, i))
+        elif isinstance(value, (np.ndarray, dict)):
+            paths.setdefault(id(value), path)
 
-    walk(args, ())
+    for i, v in enumerate(args):
+        if type(v) not in _LITERALS:
+            walk(v, (i,))
     return paths
 
 
 def resolve(value: Any, args: list) -> Any:
-    """value with each Ref replaced by the array of args it names."""
-    if isinstance(value, Ref):
+    """value with each Ref replaced by the argument it names."""
+    kind = type(value)
+    if kind is Ref:
+        target = args
         try:
             for i in value.path:
-                args = args[i]
-        except (IndexError, TypeError, KeyError):
+                if type(target) not in (list, tuple):
+                    raise IndexError
+                target = target[i]
+        except (IndexError, TypeError):
             return Opaque("reference", f"no argument at {list(value.path)}")
-        return args if isinstance(args, np.ndarray) else Opaque("reference", f"no array at {list(value.path)}")
-    if isinstance(value, (list, tuple)):
-        return type(value)(resolve(v, args) for v in value)
-    if isinstance(value, dict):
-        return {k: resolve(v, args) for k, v in value.items()}
+        return target
+    if kind is list or kind is tuple:
+        return kind(v if type(v) in _LITERALS else resolve(v, args) for v in value)
+    if kind is dict:
+        return {k: v if type(v) in _LITERALS else resolve(v, args) for k, v in value.items()}
     return value
 
 
-# The exact built-in types of hyperparameters and flags, encoded without the checks below (most
-# of what crosses, by count); subclasses (an IntEnum, a str subclass) take the general path.
-_PLAIN = {str: lambda v: {"v": v}, bool: lambda v: {"v": v}, type(None): lambda v: {"v": None},
-          int: lambda v: {"i": str(v)}, float: lambda v: {"f": repr(v)}}
+# A node is a JSON literal (str, bool, None, int, float: the exact built-in types, most of what
+# crosses by count) or a list whose first item is its tag. A repeated object (the same array or
+# container in several calls of one batch) crosses once, as a memo entry, and is decoded afresh
+# at each place it appears: no two calls share an array.
+_LITERALS = frozenset((str, bool, type(None), int, float))
+_MEMOIZED = (np.ndarray, list, tuple, dict)
 
 
-def _encode(value: Any, buffers: list, depth: int = 0, known: dict | None = None) -> Any:
-    plain = _PLAIN.get(type(value))
-    if plain is not None:
-        return plain(value)
-    if depth > MAX_DEPTH:
-        return {"o": ["nested too deeply", ""]}
-    if known and isinstance(value, np.ndarray) and id(value) in known:
-        return {"r": list(known[id(value)])}
-    if isinstance(value, np.ndarray):
-        value = np.asarray(value)  # a subclass (matrix, masked array) as the plain array it holds
-    if isinstance(value, np.ndarray) and value.dtype.kind in ARRAY_KINDS and not value.dtype.fields:
-        if value.size == 0:
-            data, lo, strides = b"", 0, None
-        elif value.flags.c_contiguous:  # its memory is its C-order bytes
-            data, lo, strides = value.tobytes(), 0, list(value.strides)
+class _Encoder:
+    def __init__(self, known: dict | None):
+        self.known, self.buffers, self.memo, self.trees = known or {}, [], [], {}
+
+    def encode(self, value: Any, depth: int = 0) -> Any:
+        if type(value) in _LITERALS:
+            return value
+        key = id(value)
+        first = self.trees.get(key)
+        if first is not None:  # seen before: its first place becomes a memo entry too, in place
+            if first[0] != "m":
+                self.memo.append(list(first))
+                first[:] = ["m", len(self.memo) - 1]
+            return ["m", first[1]]
+        if key in self.known:  # an argument of the call, unmodified: by reference
+            return ["r", list(self.known[key])]
+        if depth > MAX_DEPTH:
+            return ["o", "nested too deeply", ""]
+        kind = type(value)
+        if kind is tuple or kind is list:  # the exact containers first: most of what is not a literal
+            tree = [self._tags[kind], *(v if type(v) in _LITERALS else self.encode(v, depth + 1) for v in value)]
         else:
-            lo, hi = _span(value)
-            data, strides = ctypes.string_at(value.ctypes.data + lo, hi - lo), list(value.strides)
-        buffers.append(data)
-        return {"a": [len(buffers) - 1, value.dtype.str, list(value.shape), strides, -lo, bool(value.flags.writeable)]}
-    if isinstance(value, np.generic) and value.dtype.kind in ARRAY_KINDS:
-        return {"g": [value.dtype.str, base64.b64encode(value.tobytes()).decode()]}
-    if value is None or isinstance(value, (bool, str)):
-        return {"v": value}
-    if isinstance(value, int):
-        return {"i": str(value)}
-    if isinstance(value, float):
-        return {"f": repr(value)}
-    if isinstance(value, complex):
-        return {"c": [repr(value.real), repr(value.imag)]}
-    if isinstance(value, (list, tuple)):  # subclasses (a namedtuple) as the plain container
-        return {"l" if isinstance(value, list) else "t": [_encode(v, buffers, depth + 1, known) for v in value]}
-    if isinstance(value, dict):
-        return {"d": [[_encode(k, buffers, depth + 1, known), _encode(v, buffers, depth + 1, known)] for k, v in value.items()]}
+            tree = self._tree(value, depth)
+        if isinstance(value, _MEMOIZED) and type(tree) is list and tree[0] != "o":
+            # only once its children are encoded: a container holding itself is not a memo entry
+            self.trees[key] = tree
+        return tree
+
+    _tags = {tuple: "t", list: "l"}
+
+    def _tree(self, value: Any, depth: int) -> Any:
+        if isinstance(value, np.ndarray):
+            x = np.asarray(value)  # a subclass (matrix, masked array) as the plain array it holds
+            if x.dtype.kind not in ARRAY_KINDS or x.dtype.fields:
+                return ["o", type(value).__name__, _short_repr(value)]
+            if x.size == 0:
+                data, lo, strides = b"", 0, None
+            elif x.flags.c_contiguous:  # its memory is its C-order bytes
+                data, lo, strides = x.tobytes(), 0, list(x.strides)
+            else:
+                lo, hi = _span(x)
+                data, strides = ctypes.string_at(x.ctypes.data + lo, hi - lo), list(x.strides)
+            self.buffers.append(data)
+            return ["a", len(self.buffers) - 1, x.dtype.str, list(x.shape), strides, -lo, bool(x.flags.writeable)]
+        if isinstance(value, np.generic) and value.dtype.kind in ARRAY_KINDS:
+            return ["g", value.dtype.str, base64.b64encode(value.tobytes()).decode()]
+        if isinstance(value, bool):  # subclasses of the literal types, as the built-in value they hold
+            return bool(value)
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float):
+            return float(value)
+        if isinstance(value, str):
+            return str(value)
+        if isinstance(value, complex):
+            return ["c", value.real, value.imag]
+        if isinstance(value, (list, tuple)):  # subclasses (a namedtuple) as the plain container
+            return ["l" if isinstance(value, list) else "t", *(self.encode(v, depth + 1) for v in value)]
+        if isinstance(value, dict):
+            return ["d", *([k if type(k) in _LITERALS else self.encode(k, depth + 1), v if type(v) in _LITERALS else self.encode(v, depth + 1)]
+                           for k, v in value.items())]
+        return ["o", type(value).__name__, _short_repr(value)]
+
+
+def _short_repr(value: Any) -> str:
     try:
-        text = repr(value)[:80]
+        return repr(value)[:80]
     except Exception:  # noqa: BLE001 - a hostile __repr__ is just one more opaque value
-        text = "?"
-    return {"o": [type(value).__name__, text]}
+        return "?"
 
 
-def _decode(tree: Any, buffers: list) -> Any:
-    (tag, payload), = tree.items()
+def _decode(tree: Any, context: tuple, depth: int = 0) -> Any:
+    """context: (buffers, memo entries, the arguments a Ref names or None to keep Refs)."""
+    kind = type(tree)
+    if kind is not list:
+        if kind is dict:
+            raise ValueError("a JSON object is not a node")
+        return tree
+    if depth > 2 * MAX_DEPTH + 2:  # memo entries referring to each other in a loop
+        raise ValueError("nested too deeply")
+    tag = tree[0]
+    if tag == "t" or tag == "l":
+        items = [v if type(v) in _LITERALS else _decode(v, context, depth + 1) for v in tree[1:]]
+        return items if tag == "l" else tuple(items)
     if tag == "a":
-        index, dtype, shape, strides, offset, writeable = payload
+        _, index, dtype, shape, strides, offset, writeable = tree
         dtype = np.dtype(dtype)
         if dtype.kind not in ARRAY_KINDS:
             raise ValueError(f"array dtype {dtype} cannot cross")
         if strides is None:
             x = np.zeros(shape, dtype=dtype)
         else:
-            x = np.ndarray(tuple(shape), dtype=dtype, buffer=bytearray(buffers[index]), offset=offset, strides=tuple(strides))
+            x = np.ndarray(tuple(shape), dtype=dtype, buffer=bytearray(context[0][index]), offset=offset, strides=tuple(strides))
         x.flags.writeable = writeable
         return x
-    if tag == "g":
-        dtype, data = payload
-        return np.frombuffer(base64.b64decode(data), dtype=np.dtype(dtype))[0]
-    if tag == "v":
-        return payload
-    if tag == "i":
-        return int(payload)
-    if tag == "f":
-        return float(payload)
-    if tag == "c":
-        return complex(float(payload[0]), float(payload[1]))
-    if tag in ("l", "t"):
-        items = [_decode(v, buffers) for v in payload]
-        return items if tag == "l" else tuple(items)
-    if tag == "d":
-        return {_decode(k, buffers): _decode(v, buffers) for k, v in payload}
-    if tag == "o":
-        return Opaque(*payload)
+    if tag == "m":
+        return _decode(context[1][tree[1]], context, depth + 1)
     if tag == "r":
-        return Ref(tuple(payload))
+        ref = Ref(tuple(tree[1]))
+        return ref if context[2] is None else resolve(ref, context[2])
+    if tag == "d":
+        return {k if type(k) in _LITERALS else _decode(k, context, depth + 1): v if type(v) in _LITERALS else _decode(v, context, depth + 1)
+                for k, v in tree[1:]}
+    if tag == "g":
+        return np.frombuffer(base64.b64decode(tree[2]), dtype=np.dtype(tree[1]))[0]
+    if tag == "c":
+        return complex(float(tree[1]), float(tree[2]))
+    if tag == "o":
+        return Opaque(str(tree[1]), str(tree[2]))
     raise ValueError(f"unknown tag {tag!r}")
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder: json.dumps with arguments builds one per call
+
+
 def dumps(value: Any, known: dict | None = None) -> bytes:
-    """One framed message: header length, JSON header, then each buffer with its length. Arrays
-    whose id is in `known` (argument_paths) cross as a Ref to their path."""
-    buffers: list = []
-    header = json.dumps(_encode(value, buffers, 0, known)).encode()
-    parts = [struct.pack("<QQ", len(header), len(buffers)), header]
-    for data in buffers:
+    """One framed message: header length, JSON header ([root node, memo entries]), then each
+    buffer with its length. Arrays and containers whose id is in `known` (argument_paths) cross
+    as a Ref to their path."""
+    encoder = _Encoder(known)
+    root = encoder.encode(value)
+    header = _JSON.encode([root, encoder.memo]).encode()
+    parts = [struct.pack("<QQ", len(header), len(encoder.buffers)), header]
+    for data in encoder.buffers:
         parts += [struct.pack("<Q", len(data)), data]
     return b"".join(parts)
 
 
-def read_message(read_exactly) -> Any:
-    """The next message, reading through read_exactly(n) -> n bytes (EOFError at the end)."""
+def read_message(read_exactly, args: list | None = None) -> Any:
+    """The next message, reading through read_exactly(n) -> n bytes (EOFError at the end); with
+    `args`, each Ref in it is resolved against them as it is decoded (resolve)."""
     header_size, count = struct.unpack("<QQ", read_exactly(16))
     header = json.loads(read_exactly(header_size))
     buffers = [read_exactly(struct.unpack("<Q", read_exactly(8))[0]) for _ in range(count)]
-    return _decode(header, buffers)
+    root, memo = header
+    return _decode(root, (buffers, memo, args))

@@ -127,14 +127,17 @@ class WorkerClient:
             self.stop()
             raise WorkerDied(_describe_exit(code)) from None
 
-    def _receive(self, seconds: float) -> Any:
+    def _receive(self, seconds: float, args: list | None = None) -> Any:
+        """The next answer (within `seconds`); the Refs of a call's answer resolved against its `args`."""
         deadline = time.monotonic() + (seconds if seconds > 0 else 1e9)
+        def read(n):
+            return self._read_exactly(n, deadline)
+
         try:
-            answer = wire.read_message(lambda n: self._read_exactly(n, deadline))
             while self._skip:  # the answer to a scribble sent ahead of this request
                 self._skip -= 1
-                answer = wire.read_message(lambda n: self._read_exactly(n, deadline))
-            return answer
+                wire.read_message(read)
+            return wire.read_message(read, args)
         except WorkerHung:
             self.stop()
             raise
@@ -142,6 +145,9 @@ class WorkerClient:
             code = self.process.wait()
             self.stop()
             raise WorkerDied(_describe_exit(code)) from None
+        except Exception as exc:  # noqa: BLE001 - only what ran in the worker can have written these bytes
+            self.stop()
+            raise WorkerDied(f"stopped: it wrote an answer that cannot be read ({type(exc).__name__}: {exc})") from None
 
     def request(self, message: tuple, seconds: float) -> Any:
         """Send one request (starting a worker if none runs) and return its answer."""
@@ -156,10 +162,10 @@ class WorkerClient:
         skipped. Should the worker die there, it is that call's crash."""
         self._scribble = ("scribble", [int(n) for n in sizes], pattern)
 
-    def request_each(self, messages: list, seconds: float):
+    def request_each(self, messages: list, seconds: float, arguments: list | None = None):
         """Send several requests in one message; yield their answers in order as the worker
         streams them, each within `seconds` of the one before (so each call keeps its own time
-        limit). A caller that stops early (closes the generator) has the rest drained: a worker
+        limit), each answer's Refs resolved against its entry of `arguments` (if given). A caller that stops early (closes the generator) has the rest drained: a worker
         that hangs or dies then is stopped silently, as the finding is the earlier answer. Any
         other interruption (Ctrl-C) leaves the worker in an unknown state: it is stopped."""
         if not self.alive():
@@ -168,7 +174,7 @@ class WorkerClient:
         pending = len(messages)
         try:
             while pending:
-                answer = self._receive(seconds)
+                answer = self._receive(seconds, None if arguments is None else arguments[len(messages) - pending])
                 pending -= 1
                 yield answer
         except GeneratorExit:
@@ -196,7 +202,7 @@ def _serve() -> None:
     goes to stderr (fd 1 is redirected), so it cannot corrupt the answers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the suite's: it ends the run, and then this process
     _die_with_parent()
-    answers = os.fdopen(os.dup(1), "wb")
+    answers = os.dup(1)
     os.dup2(2, 1)
     requests = sys.stdin.buffer
 
@@ -213,8 +219,9 @@ def _serve() -> None:
         except EOFError:
             return
         for one in request[1] if request[0] == "batch" else [request]:  # a batch: each answer sent as soon as it is made
-            answers.write(wire.dumps(*state.answer(one)))
-            answers.flush()
+            data = memoryview(wire.dumps(*state.answer(one)))
+            while data:  # one system call, unless the pipe takes it in parts
+                data = data[os.write(answers, data):]
 
 
 def _die_with_parent() -> None:
@@ -280,7 +287,9 @@ class _Loaded:
             return ("raised", type(exc).__name__, str(exc)[:2000], isinstance(exc, ValueError), time.perf_counter() - start), None
         seconds = time.perf_counter() - start  # the call alone (benchmarks/bench_suite.py: the rest of a round trip is overhead)
         modified = [i for i, (old, new) in enumerate(zip(before, args)) if not R.same(old, new)]
-        known = {k: path for k, path in wire.argument_paths(args).items() if path[0] not in modified}
+        known = wire.argument_paths(args)
+        if modified:
+            known = {k: path for k, path in known.items() if path[0] not in modified}
         return ("returned", result, modified, R.describe_warning(name, own[0]) if own else None, seconds), known
 
 

@@ -140,10 +140,9 @@ def _remote_each(fn: Remote, name: str, calls: list):
     (what it returned, the positions of the arguments it wrote into, its first own warning), or
     the exception it raised re-raised here as a RemoteError; a dead or hung worker becomes a
     finding."""
-    from convcheck import wire
     from convcheck.worker import WorkerDied, WorkerHung
 
-    answers = fn.impl.worker.request_each([fn.request(args) for args in calls], CallLimit.seconds)
+    answers = fn.impl.worker.request_each([fn.request(args) for args in calls], CallLimit.seconds, [list(args) for args in calls])
     try:
         for args in calls:
             try:
@@ -161,7 +160,7 @@ def _remote_each(fn: Remote, name: str, calls: list):
                 _, type_name, message, value_error, _ = reply
                 raise (RemoteValueError if value_error else RemoteError)(f"{type_name}: {message}" if not value_error else message, type_name)
             _, result, modified, warning, _ = reply
-            yield wire.resolve(result, list(args)), modified, warning
+            yield result, modified, warning
     finally:
         answers.close()
 
@@ -200,14 +199,26 @@ def call_each(fn: Callable, name: str, calls: list, valid: bool | None = True) -
     under its own time limit: one round trip instead of one per call. The calls must not depend
     on each other's results."""
     replies = _remote_each(fn, name, calls) if isinstance(fn, Remote) else None
+    declared = {} if len(calls) > 1 else None  # signature -> declared result, shared by the batch's calls
     try:
-        return [_checked_call(fn, name, args, valid, replies) for args in calls]
+        return [_checked_call(fn, name, args, valid, replies, declared) for args in calls]
     finally:
         if replies is not None:
             replies.close()
 
 
-def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, replies) -> Any:
+def _signature(value: Any) -> Any:
+    """What a declared result depends on: arrays by shape and dtype, anything else by identity
+    (the calls of one batch share their hyperparameters, which are checked unmodified after
+    each call)."""
+    if isinstance(value, np.ndarray):
+        return value.shape, value.dtype
+    if type(value) is tuple or type(value) is list:
+        return type(value), tuple(map(_signature, value))
+    return type(value), id(value)
+
+
+def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, replies, batch: dict | None) -> Any:
     """One call of call_each: made here, or its answer taken from the worker's `replies`."""
     remote = isinstance(fn, Remote)
     # isolated, the arguments cross as bytes: only the worker's copies can be written, and it says which
@@ -227,6 +238,8 @@ def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, repl
     except CallTimeout:
         raise CallHung(f"[timeout] {name} did not return within {CallLimit.seconds:g} s") from None
     except ValueError as exc:
+        if remote and not isinstance(exc, RemoteError):
+            raise  # the suite's own error: an isolated implementation's ValueError arrives as a RemoteValueError
         if valid:
             raise CheckFailure("rejected valid", f"{name} raised ValueError on a valid input: {exc}", rule=name,
                                words=f"{name} raises ValueError on a valid input") from exc
@@ -238,9 +251,11 @@ def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, repl
     except RemoteError as exc:
         raise _raised(name, exc, valid, exc.type_name) from None
     except Exception as exc:  # noqa: BLE001 - any other exception is the finding itself
+        if remote:  # the suite's own error: what an isolated implementation raised is a RemoteError
+            raise
         raise _raised(name, exc, valid) from exc
     except BaseException as exc:  # noqa: BLE001 - SystemExit, pytest.skip(), ... from the implementation's code
-        if isinstance(exc, CallCrashed) or (isinstance(exc, KeyboardInterrupt) and (remote or Interrupts.real)):
+        if remote or isinstance(exc, CallCrashed) or (isinstance(exc, KeyboardInterrupt) and Interrupts.real):
             raise
         raise _raised(name, exc, valid) from None
     else:
@@ -258,8 +273,12 @@ def _checked_call(fn: Callable, name: str, args: tuple, valid: bool | None, repl
             Deferred.record(failure)
     if result is REJECTED or valid is False:
         return result
-    declared = expected(name, args)
-    Recorder.record_declared(name, declared_outputs(declared))
+    if batch is None:
+        declared = expected(name, args)
+    else:
+        key = _signature(args)
+        declared = batch[key] if key in batch else batch.setdefault(key, expected(name, args))
+    Recorder.record_declared(name, lambda: declared_outputs(declared))
     return validate(name, declared, result)
 
 

@@ -2,9 +2,10 @@
 down, hang it, or forge its verdict.
 
 Each module in tests/impls/isolation/ misbehaves in one way: a segfault (ctypes) on some
-examples only, os.abort(), a hang inside a loop that swallows BaseException, or an import-time
-patch of torch.nn.functional, of convcheck's own oracle, of np.seterr or of torch's default
-dtype that would hide its real defect (or break the suite) if it ran in the suite's process.
+examples only, os.abort(), a malformed answer written into the worker's pipes, a hang inside a
+loop that swallows BaseException, or an import-time patch of torch.nn.functional, of convcheck's
+own oracle, of np.seterr or of torch's default dtype that would hide its real defect (or break
+the suite) if it ran in the suite's process.
 `convcheck verify MODULE -x --family forward` must exit 1 with the module's KIND: crashed,
 timeout, or the real mismatch. The wire format is checked on every layout the strategies draw.
 """
@@ -12,6 +13,7 @@ timeout, or the real mismatch. The wire format is checked on every layout the st
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +89,26 @@ def test_wire_does_not_carry_objects():
     assert all(isinstance(v, wire.Opaque) for v in back), back
 
 
+def test_wire_sends_a_repeated_object_once_and_decodes_each_place_afresh():
+    W, hp = np.arange(4.0).reshape(2, 2)[:, ::-1], {"stride": 1, "pad": (0, 1)}
+    calls = [("call", "conv_forward", [np.full(3, k), W, hp]) for k in range(3)]
+    message = wire.dumps(("batch", calls))
+    assert struct.unpack("<QQ", message[:16])[1] == 4 and message.count(b'"stride"') == 1  # W and hp cross once
+    back = wire.read_message(_reader(message))[1]
+    assert [c[2][0][0] for c in back] == [0.0, 1.0, 2.0]
+    assert all(_same_array(c[2][1], W) and c[2][2] == hp for c in back)
+    assert len({id(c[2][1]) for c in back} | {id(c[2][2]) for c in back}) == 6  # no two calls share an array or a dict
+
+
+def test_wire_rejects_what_its_encoder_never_writes():
+    import json
+
+    for header in ({"a": 1}, [["x", 1], []], [["m", 0], [["m", 0]]]):  # a JSON object, an unknown tag, a memo loop
+        data = json.dumps(header).encode()
+        with pytest.raises(ValueError):
+            wire.read_message(_reader(struct.pack("<QQ", len(data), 0) + data))
+
+
 def _reader(data: bytes):
     position = [0]
 
@@ -109,7 +131,7 @@ import time
 import numpy as np
 
 
-def zero_pad(X, pad):
+def zero_pad(X, pad, keep=None):
     if pad == "write":
         X[0] = -1.0
     elif pad == "sleep":
@@ -120,6 +142,8 @@ def zero_pad(X, pad):
         os._exit(7)
     elif pad == "uninitialized":
         return np.empty(X.shape, X.dtype)
+    elif pad == "keep":
+        return keep
     return X
 '''
 
@@ -192,7 +216,9 @@ def test_an_argument_returned_crosses_back_as_a_reference_unless_modified(batche
     answers = list(batched_worker.request_each([same, written], 5))
     assert isinstance(answers[0][1], wire.Ref) and wire.resolve(answers[0][1], same[2]) is same[2][0]
     assert isinstance(answers[1][1], np.ndarray) and answers[1][2] == [0] and answers[1][1][0] == -1.0
-    assert wire.resolve(wire.Ref((5,)), same[2]).type_name == "reference"  # a path to nothing: not an array
+    assert wire.resolve(wire.Ref((5,)), same[2]).type_name == "reference"  # a path to nothing
+    (kept,) = batched_worker.request_each([("call", "zero_pad", [np.zeros(2), "keep", {"pad": 1}])], 5, [[None, "keep", hp := {"pad": 1}]])
+    assert kept[0] == "returned" and kept[1] is hp  # a container argument returned: the caller's own, resolved as it arrives
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
