@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("path", help="folder with case.json and arrays.npz")
     replay.add_argument("--impl", help="run on this implementation instead of the recorded one")
     replay.add_argument("--plot", metavar="PNG", help="draw implementation, oracle and difference")
+    replay.add_argument("--no-poison", action="store_true", help="do not first leave a sentinel in the implementation's freed memory")
     promote = sub.add_parser("promote", help="move a recorded failure into the regression corpus")
     promote.add_argument("path", help="folder with case.json and arrays.npz")
     promote.add_argument("name", help="name of the regression case (letters, digits, _ and -)")
@@ -68,6 +69,7 @@ def replay(args: argparse.Namespace) -> int:
     from . import repro_template
 
     argv = ["--case", args.path] + (["--impl", args.impl] if args.impl else []) + (["--plot", args.plot] if args.plot else [])
+    argv += ["--no-poison"] if args.no_poison else []
     return repro_template.main(argv)
 
 

@@ -4,6 +4,7 @@
     python repro.py                      # rerun on the recorded implementation
     python repro.py --impl mymodule      # ... or on another (dotted module or path to a .py file)
     python repro.py --plot out.png       # also draw implementation / oracle / difference
+    python repro.py --no-poison          # without first poisoning the implementation's allocator
 
 Exit status: 0 the mismatch is gone, 1 it is still there, 125 the case cannot be run at all
 (malformed files, a missing dependency, an implementation that fails to import) -- so
@@ -12,6 +13,10 @@ Exit status: 0 the mismatch is gone, 1 it is still there, 125 the case cannot be
 Needs only NumPy and torch (matplotlib for --plot). Reads case.json and arrays.npz beside this
 file (or from --case DIR). Nothing in them is executed or evaluated: case.json is checked field by
 field against a fixed schema and arrays are loaded with allow_pickle=False.
+
+Before the recorded call the implementation's own functions run on inputs filled with a sentinel
+(poison()), so that a result it never wrote, taken from its allocator's freed memory, shows the
+sentinel rather than the zeros of a fresh process.
 
 This file is generated from convcheck/repro_template.py; the suite replays promoted cases with
 the same code.
@@ -23,14 +28,16 @@ import argparse
 import hashlib
 import importlib
 import importlib.util
+import io
 import json
 import os
 import signal
 import sys
 import threading
+import time
 import warnings
 import zipfile
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 
 # 2 adds "repeats" (calls a nondeterminism replay makes) and "valid": null (an open point of the
 # contract: a ValueError passes, a result is checked); case/1 is read too. "declared" (optional):
@@ -500,34 +507,144 @@ def scribble(sizes, pattern):
     del blocks
 
 
-def run_repeated(case, arrays, module, strict, caller):
-    """The recorded call made case["repeats"] times, each on fresh copies of its inputs, with
-    memory of the results' sizes scribbled on in between (a result read from uninitialized memory
-    then differs): a Mismatch when two results differ."""
+# Poisoning: a framework's own caching allocator (tinygrad's LRUAllocator, a CUDA cache, ...) hands
+# a freed buffer of the same byte size to the next allocation, out of reach of scribble(). In a
+# fresh process each buffer is new and zeroed, so a result read from memory the implementation
+# never wrote is often right: only the implementation's own calls can leave a sentinel there.
+POISON = -1237.0  # a sentinel no small computation makes, exact in float16/32/64; attempt k uses POISON - k
+POISON_SECONDS = 5  # the whole prelude at most; tinygrad's, compiling each new shape, takes about 0.6 s
+POISON_MAX_BYTES = 64 << 10  # larger arrays are not poisoned: the prelude stays short
+POISON_HUNG = 3  # exit status of a replay process whose prelude outlived its alarms: replay_in_child replays it unpoisoned
+
+
+def poison_sizes(case, args):
+    """(byte size, dtype) of each array the recorded call takes or declares it returns, floating
+    dtypes only (a sentinel is recognisable there), the declared output's dtype last: the last
+    buffers a last-in-first-out cache receives are the first it hands out."""
+    import numpy as np
+
+    def arrays_in(value):
+        if isinstance(value, np.ndarray):
+            yield value.nbytes, value.dtype
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                yield from arrays_in(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from arrays_in(v)
+
+    declared = [(int(np.prod(shape or [], dtype=np.int64)) * np.dtype(dtype).itemsize, np.dtype(dtype))
+                for _, shape, dtype in case["declared"] or []]
+    sizes = {}
+    for nbytes, dtype in [*arrays_in(args), *declared]:
+        if dtype.kind == "f" and 0 < nbytes <= POISON_MAX_BYTES:
+            sizes.pop((nbytes, dtype), None)  # re-inserted: later (the outputs) come last
+            sizes[(nbytes, dtype)] = None
+    return list(sizes)
+
+
+def poison_calls(n, dtype, value):
+    """Seed-API calls valid in the tutorial and the full API whose arrays of n elements all hold
+    `value` (windows of 1, a dZ of ones: each gradient copies a sentinel input), several alive at
+    once; ordered so that the last calls leave no other values behind."""
+    import numpy as np
+
+    def full(*shape):
+        return np.full(shape, value, dtype)
+
+    conv = (full(1, 1, 1, n), full(1, 1, n, 1), np.zeros((1, 1, 1, 1), dtype), {"stride": 1, "pad": 0})
+    window = {"f": 1, "stride": 1}
+    return [
+        ("conv_single_step", (full(1, 1, n), full(1, 1, n), np.zeros((1, 1, 1), dtype))),
+        ("conv_forward", conv),
+        ("conv_backward", (np.ones((1, 1, 1, 1), dtype), conv)),
+        ("create_mask_from_window", (full(1, n),)),
+        ("distribute_value", (value * n, (1, n))),
+        ("zero_pad", (full(1, 1, 1, n), 0)),
+        *[("pool_forward", (full(1, 1, 1, n), window, mode)) for mode in ("max", "average")],
+        *[("pool_backward", (full(1, 1, 1, n), (full(1, 1, 1, n), window), mode)) for mode in ("max", "average")],
+    ]
+
+
+def poison(case, args, module, value):
+    """Leave freed memory of the implementation's own allocator holding `value`, in the byte sizes
+    of the recorded call (poison_sizes), by calling the seed functions `module` defines. Nothing
+    of it is the finding: whatever a call raises is ignored, warnings and output are dropped, and
+    it stops after POISON_SECONDS. A crash cannot be caught here, nor a call that swallows the
+    alarm (in a process of the replay's own, not the suite's, a watchdog then ends it with
+    POISON_HUNG): replay_in_child replays again without poisoning. Isolated in the suite (module
+    None) nothing is poisoned."""
+    deadline = time.monotonic() + POISON_SECONDS
+    results = []  # kept until the end, so that each result's memory is a buffer of its own
+    watchdog = threading.Timer(POISON_SECONDS + 2, os._exit, (POISON_HUNG,)) if __name__ == "__main__" else None
+    if watchdog:
+        watchdog.daemon = True
+        watchdog.start()
+    try:
+        with warnings.catch_warnings(), redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            for nbytes, dtype in poison_sizes(case, args):
+                for function, call_args in poison_calls(nbytes // dtype.itemsize, dtype, value):
+                    remaining = deadline - time.monotonic()
+                    if remaining > 0 and callable(getattr(module, function, None)):
+                        try:
+                            results.append(call_implementation(module, function, list(call_args), None, seconds=int(remaining) + 1))
+                        except Exception:  # noqa: BLE001 - raised, hung, modified its input: not the finding (a real Ctrl-C still stops)
+                            pass
+    finally:
+        if watchdog:
+            watchdog.cancel()
+
+
+def poison_note(actual, reference, value):
+    """What to add to a mismatch when a wrong element of `actual` (one that differs from
+    `reference`) equals the poison value: the implementation returned memory it never wrote."""
+    import numpy as np
+
+    try:
+        actual, reference = np.asarray(actual), np.asarray(reference)
+    except (TypeError, ValueError):  # not an array at all: no element to point at
+        return ""
+    if actual.dtype.kind != "f" or actual.shape != reference.shape or not ((actual == value) & (actual != reference)).any():
+        return ""
+    return f" -- it equals the poison value {value!r} left in freed memory before the call: uninitialized memory"
+
+
+def run_repeated(case, arrays, module, strict, caller, poisoned=True):
+    """The recorded call made case["repeats"] times, each on fresh copies of its inputs, before
+    each the implementation's allocator poisoned with another value and memory of the results'
+    sizes scribbled on after it (a result read from uninitialized memory then differs): a
+    Mismatch when two results differ."""
     import numpy as np
 
     function = case["function"]
     outputs = []
     for attempt in range(case["repeats"]):
         args = [decode(a, arrays) for a in case["args"]]
+        if poisoned:
+            poison(case, args, module, POISON - attempt)
         result = named_outputs(function, caller(module, function, args, True, strict=strict))
         outputs.append(result)
         scribble([np.asarray(v).nbytes for v in result.values() if v is not None], 0xA5 ^ (attempt * 0x3B & 0xFF))
         for name in result:
             if not identical(outputs[0][name], result[name]):
-                raise Mismatch(f"[nondeterministic] {function}: {name} differs between call 1 and call {attempt + 1} on identical inputs")
+                note = poison_note(result[name], outputs[0][name], POISON - attempt) if poisoned else ""
+                raise Mismatch(f"[nondeterministic] {function}: {name} differs between call 1 and call {attempt + 1} on identical inputs{note}")
 
 
-def run_case(case, arrays, module, plot=None, caller=None):
+def run_case(case, arrays, module, plot=None, caller=None, poisoned=True):
     """Rerun the recorded check on `module`; raises Mismatch while the failure is there. caller:
     what makes each call (default call_implementation; the suite passes its own, which runs an
-    isolated implementation in its worker and raises the suite's findings)."""
+    isolated implementation in its worker and raises the suite's findings). poisoned: first
+    poison() the allocator the call draws from."""
     caller = caller or call_implementation
     args = [decode(a, arrays) for a in case["args"]]
     function = case["function"]
     strict = case["mismatch"].get("kind") == "warning"  # recorded under --strict-warnings
     if case["mismatch"].get("kind") == "nondeterministic":
-        return run_repeated(case, arrays, module, strict, caller)
+        return run_repeated(case, arrays, module, strict, caller, poisoned)
+    if poisoned:
+        poison(case, args, module, POISON)
     if case["check"] == "gradient":
         return run_gradient(case, arrays, module, args, strict, caller)
     result = caller(module, function, args, case["valid"], strict=strict)
@@ -541,7 +658,10 @@ def run_case(case, arrays, module, plot=None, caller=None):
         try:
             for name in case["outputs"]:
                 tol = arrays.get(f"tol__{name}", 0.0)
-                compare(f"{function}: {name}", outputs[name], expected[name], tol, case["dtype"])
+                try:
+                    compare(f"{function}: {name}", outputs[name], expected[name], tol, case["dtype"])
+                except Mismatch as exc:
+                    raise Mismatch(f"{exc}{poison_note(outputs[name], expected[name], POISON) if poisoned else ''}") from None
         finally:
             if plot:
                 draw(plot, function, outputs, expected)
@@ -639,6 +759,8 @@ def main(argv=None):
     parser.add_argument("--plot", metavar="PNG", help="draw implementation, oracle and difference for the failing output")
     parser.add_argument("--in-process", action="store_true", help="replay in this process (by default a child process "
                         "replays it, so that an implementation that crashes its process is reported, exit 1)")
+    parser.add_argument("--no-poison", action="store_true", help="do not first leave freed memory of the implementation's "
+                        "allocator holding a sentinel (see poison())")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -650,7 +772,7 @@ def main(argv=None):
         arrays = load_arrays(args.case)
         module = load_implementation(args.impl or case["implementation"])
         print(f"{case['function']} ({case['check']} check, recorded as: {case['mismatch'].get('message', '')[:300]})")
-        run_case(case, arrays, module, args.plot)
+        run_case(case, arrays, module, args.plot, poisoned=not args.no_poison)
     except CaseError as exc:
         print(f"cannot run this case: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -663,13 +785,20 @@ def main(argv=None):
 
 def replay_in_child(args):
     """The replay in a fresh interpreter running this file: its exit status passes through; a
-    child killed by a signal or ended by os._exit is the implementation crashing: exit 1."""
+    child killed by a signal or ended by os._exit is the implementation crashing: exit 1. A
+    poisoned replay that crashes (or whose poisoning hung: POISON_HUNG) is made again unpoisoned,
+    whose verdict stands: a crash cannot be told apart from one the poisoning caused (memory it
+    corrupted fails later, in the call)."""
     import subprocess
 
     command = [sys.executable, os.path.abspath(__file__), "--in-process", "--case", os.path.abspath(args.case)]
     command += ["--impl", args.impl] if args.impl else []
     command += ["--plot", args.plot] if args.plot else []
+    command += ["--no-poison"] if args.no_poison else []
     code = subprocess.call(command)
+    if code not in (EXIT_GONE, EXIT_PRESENT, EXIT_CANNOT_RUN) and not args.no_poison:
+        print(f"the poisoned replay crashed or hung (exit status {code}): replaying without poisoning", file=sys.stderr)
+        code = subprocess.call(command + ["--no-poison"])
     if code in (EXIT_GONE, EXIT_PRESENT, EXIT_CANNOT_RUN):
         return code
     how = f"killed by signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else f"exit status {code}"

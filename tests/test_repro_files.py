@@ -200,3 +200,43 @@ def test_repro_oracle_agrees_with_the_suite_oracle_over_the_full_space():
         np.testing.assert_array_equal(A, T.pool_forward(pool.A_prev, mode=pool.mode, **pool.hparameters))
 
     check()
+
+
+STALE_POOL = Path(__file__).parent / "impls" / "stale_pool.py"
+
+
+def _pool_backward_folder(tmp_path, kind, implementation=STALE_POOL) -> Path:
+    """A recorded max-pool backward over one 2x2 window: three of its four gradients are zeros
+    that stale_pool.py never writes. Its inputs are zeros (as shrunk), so what a call of the
+    replay leaves in freed memory for the next is zeros too: only poisoning changes it."""
+    folder = _folder(tmp_path)
+    np.savez(folder / "arrays.npz", arg0=np.zeros((1, 1, 1, 1)), arg1=np.zeros((1, 2, 2, 1)))
+    window = {"dict": [["f", {"int": 2}], ["stride", {"int": 2}]]}
+    _edit_case(folder, lambda c: c.update(
+        schema=R.SCHEMA, function="pool_backward", family="backward", oracle="autograd", implementation=str(implementation),
+        args=[{"array": ["arg0", "contiguous"]}, {"tuple": [{"array": ["arg1", "contiguous"]}, window]}, {"str": "max"}],
+        outputs=["dA_prev"], declared=[["dA_prev", [1, 2, 2, 1], "float64"]], repeats=3,
+        mismatch={"kind": kind, "message": f"[{kind}] pool_backward: dA_prev"}))
+    return folder
+
+
+@pytest.mark.parametrize("kind", [pytest.param("values", marks=needs_torch), "nondeterministic"])
+def test_poisoning_shows_memory_the_implementation_never_wrote(tmp_path, kind):
+    """stale_pool.py reads its own allocator's freed memory, which scribble() cannot reach: right
+    in a fresh process, so only the poisoned replay fails, and names the sentinel it returned."""
+    folder = _pool_backward_folder(tmp_path, kind)
+    assert _run(folder, "--no-poison").returncode == 0
+    poisoned = _run(folder)
+    assert poisoned.returncode == 1 and "equals the poison value" in poisoned.stdout, poisoned.stdout
+    for correct in ("convcheck.reference.fast", "convcheck.reference.loops"):
+        assert _run(folder, "--impl", correct).returncode == 0
+
+
+@pytest.mark.parametrize("implementation", ["aborts.py", "hang_swallows_everything.py"])
+def test_a_crash_or_hang_while_poisoning_is_not_the_verdict(tmp_path, implementation):
+    """aborts.py's pool_forward aborts the process, hang_swallows_everything.py's zero_pad never
+    returns; the pool_backward of both is right: the poisoned replay of a pool_backward case ends,
+    and the replay made again unpoisoned passes."""
+    folder = _pool_backward_folder(tmp_path, "nondeterministic", Path(__file__).parent / "impls" / "isolation" / implementation)
+    result = _run(folder)
+    assert result.returncode == 0 and "replaying without poisoning" in result.stderr, (result.stdout, result.stderr)
