@@ -100,15 +100,15 @@ class Space:
         hp = hparameters
         if function.startswith("conv"):
             needs = [("conv", np.dtype(d).name) for d in dtypes]
-            needs += [("conv", f) for f, used in (("dilation", not _all(hp.get("dilation", 1), 1)),
-                                                  ("groups", not _all(hp.get("groups", 1), 1)),
+            needs += [("conv", f) for f, used in (("dilation", not is_all(hp.get("dilation", 1), 1)),
+                                                  ("groups", not is_all(hp.get("groups", 1), 1)),
                                                   ("uneven_stride", _uneven(hp.get("stride", 1))),
                                                   ("uneven_dilation", _uneven(hp.get("dilation", 1)))) if used]
             return self.lacking(needs + [("conv", pad_form(hp.get("pad", 0)))])
         if not function.startswith("pool"):
             return []
         op = f"{mode}_pool"
-        used = {"pad": not _all(hp.get("pad", 0), 0), "dilation": not _all(hp.get("dilation", 1), 1),
+        used = {"pad": not is_all(hp.get("pad", 0), 0), "dilation": not is_all(hp.get("dilation", 1), 1),
                 "ceil_mode": bool(hp.get("ceil_mode", False)), "stride_none": hp.get("stride", 1) is None,
                 "count_include_pad": hp.get("count_include_pad", True) is False,
                 "divisor_override": hp.get("divisor_override") is not None,
@@ -141,7 +141,7 @@ class Space:
 FULL = Space()
 
 
-def _all(value, n) -> bool:
+def is_all(value, n) -> bool:
     """Whether an int, a pair or an array of them (a replayed case's spelling) is n throughout."""
     try:
         return bool(np.all(np.asarray(value, dtype=object) == n))

@@ -61,7 +61,7 @@ def replays(folder: str) -> str:
     return "replays (exit 1)" if code == 1 else f"DOES NOT REPLAY (exit {code})"
 
 
-def _example(finding: dict) -> str:
+def shrunk_example(finding: dict) -> str:
     """The shrunk example's first drawn line (the case), without Hypothesis's prefix."""
     draws = [line.strip() for line in finding.get("example", "").splitlines() if line.strip().startswith("Draw")]
     text = re.sub(r"^Draw \d+ \([^)]*\): ", "", draws[0]) if draws else ""
@@ -97,7 +97,7 @@ def rows(report: dict, path: str, replay: bool = False) -> list[str]:
         if replay and f.get("repro"):
             repro += f" ({replays(f['repro'])})"
         out.append("| " + " | ".join(_cell(c) for c in (
-            framework, CLASSES.get(f["kind"], f["kind"]), f["rule"], f"`{_example(f)}`" if _example(f) else "-",
+            framework, CLASSES.get(f["kind"], f["kind"]), f["rule"], f"`{shrunk_example(f)}`" if shrunk_example(f) else "-",
             _differed(f), repro)) + " |")
     counted: dict = {}
     followed: dict = {}

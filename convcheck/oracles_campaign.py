@@ -73,7 +73,7 @@ def features(function: str, sample) -> list:
     arrays = [case.A_prev] + ([case.W] if function.startswith("conv") else [])
     used = nothing.outside(function, [a.dtype for a in arrays], case.hparameters, getattr(case, "mode", "max"))
     pad = case.hparameters.get("pad", 0)
-    if function.startswith("conv") and not capabilities._all(pad, 0) and isinstance(pad, (int, tuple, list)):
+    if function.startswith("conv") and not capabilities.is_all(pad, 0) and isinstance(pad, (int, tuple, list)):
         used.append("conv pad")
     return [f for f in used if f not in ("max_pool", "average_pool")] or ["none"]
 
@@ -97,7 +97,7 @@ def _routes(checks: list) -> list:
 
 def summarize(report: dict) -> tuple[list[str], int]:
     """The printed classes and the number of new ones."""
-    from .findings_table import _example
+    from .findings_table import shrunk_example
 
     lines, new = [], 0
     for i, finding in enumerate(report.get("findings", []), 1):
@@ -108,7 +108,7 @@ def summarize(report: dict) -> tuple[list[str], int]:
             f"{i}. [{finding['kind']}] {finding['rule']}: {finding['words']}",
             f"   routes: {', '.join(_routes(finding['checks'])) or ', '.join(finding['checks'])}",
             f"   features: {', '.join(features(function, sample)) if sample is not None else 'unknown'}",
-            f"   example: {_example(finding) or '(not recorded)'}",
+            f"   example: {shrunk_example(finding) or '(not recorded)'}",
             f"   replay: {finding.get('replay') or '(none)'}",
             f"   {verdict}",
         ]
