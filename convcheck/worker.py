@@ -130,6 +130,7 @@ class WorkerClient:
     def _receive(self, seconds: float, args: list | None = None) -> Any:
         """The next answer (within `seconds`); the Refs of a call's answer resolved against its `args`."""
         deadline = time.monotonic() + (seconds if seconds > 0 else 1e9)
+
         def read(n):
             return self._read_exactly(n, deadline)
 
@@ -165,9 +166,10 @@ class WorkerClient:
     def request_each(self, messages: list, seconds: float, arguments: list | None = None):
         """Send several requests in one message; yield their answers in order as the worker
         streams them, each within `seconds` of the one before (so each call keeps its own time
-        limit), each answer's Refs resolved against its entry of `arguments` (if given). A caller that stops early (closes the generator) has the rest drained: a worker
-        that hangs or dies then is stopped silently, as the finding is the earlier answer. Any
-        other interruption (Ctrl-C) leaves the worker in an unknown state: it is stopped."""
+        limit), each answer's Refs resolved against its entry of `arguments` (if given). A caller
+        that stops early (closes the generator) has the rest drained: a worker that hangs or dies
+        then is stopped silently, as the finding is the earlier answer. Any other interruption
+        (Ctrl-C) leaves the worker in an unknown state: it is stopped."""
         if not self.alive():
             self.start()
         self._send(("batch", list(messages)))

@@ -199,9 +199,9 @@ def call_each(fn: Callable, name: str, calls: list, valid: bool | None = True) -
     under its own time limit: one round trip instead of one per call. The calls must not depend
     on each other's results."""
     replies = _remote_each(fn, name, calls) if isinstance(fn, Remote) else None
-    declared = {} if len(calls) > 1 else None  # signature -> declared result, shared by the batch's calls
+    batch = {} if len(calls) > 1 else None  # signature -> declared result, shared by the batch's calls
     try:
-        return [_checked_call(fn, name, args, valid, replies, declared) for args in calls]
+        return [_checked_call(fn, name, args, valid, replies, batch) for args in calls]
     finally:
         if replies is not None:
             replies.close()

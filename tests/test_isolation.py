@@ -243,3 +243,26 @@ def test_a_hung_worker_does_not_outlive_the_suite(tmp_path):
         time.sleep(0.1)
     os.kill(pid, 9)
     raise AssertionError(f"worker {pid} still running 10 s after the suite's process ended")
+
+
+def test_the_suites_own_transport_error_is_not_the_implementations_finding():
+    """An exception raised while fetching an isolated call's answer (here a TypeError, as a bug
+    in the transport would raise) propagates as the suite's error: it is not reported as the
+    implementation raising, nor, for a ValueError, as rejecting a valid input."""
+    from types import SimpleNamespace
+
+    from convcheck.implementations import Remote
+    from convcheck.properties.asserts import call
+
+    class BrokenTransport:
+        def __init__(self, error):
+            self.error = error
+
+        def request_each(self, messages, seconds, arguments=None):
+            raise self.error
+            yield  # a generator, as the worker client's
+
+    for error in (TypeError("transport"), ValueError("transport")):
+        remote = Remote(SimpleNamespace(worker=BrokenTransport(error)), "zero_pad")
+        with pytest.raises(type(error), match="transport"):
+            call(remote, "zero_pad", np.zeros((1, 1, 1, 1)), 1)
