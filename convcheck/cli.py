@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="'process' (default): IMPL runs in a worker process of its own; 'none': in the test process")
     verify.add_argument("--example-db", metavar="URL", help="share failing examples through Redis: redis://HOST:PORT/N")
     verify.add_argument("--shard", metavar="K/N", help="run only shard K of N of the checks (split by test id)")
+    verify.add_argument("--max-examples", type=int, metavar="N",
+                        help="example budget: at most N examples per property test, whatever the profile's number")
     replay = sub.add_parser("repro", help="replay a recorded failure folder (exit 0 gone, 1 still there, 125 cannot run)")
     replay.add_argument("path", help="folder with case.json and arrays.npz")
     replay.add_argument("--impl", help="run on this implementation instead of the recorded one")
@@ -156,7 +158,7 @@ def verify(args: argparse.Namespace) -> int:
             command.append("-x")
         if args.strict:
             command.append("--strict-warnings")
-        options = (("example_db", args.example_db), ("shard", args.shard), ("call_timeout", args.call_timeout), ("isolation", args.isolation))
+        options = (("example_db", args.example_db), ("shard", args.shard), ("max_examples", args.max_examples), ("call_timeout", args.call_timeout), ("isolation", args.isolation))
         command += [f"--{name.replace('_', '-')}={value}" for name, value in options if value is not None]
         returncode = subprocess.call(command)
         return _outcome(returncode, report)

@@ -172,6 +172,14 @@ def pytest_addoption(parser):
         metavar="K/N",
         help="run only shard K of N (1 <= K <= N): tests split by a hash of their id, the same on every machine",
     )
+    group.addoption(
+        "--max-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="an example budget: each property test runs at most N examples, whatever the profile's own number "
+        "(for frameworks whose every new shape compiles); the profile's other settings stay",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -206,7 +214,13 @@ def pytest_configure(config):
     config._convcheck_shard = _parse_shard(config.getoption("--shard"))
     _use_example_database(config.getoption("--example-db"), profile)
     if config.getoption("maxfail", 0) == 1:  # -x: the first failure is all that is asked for
-        _first_failure_only(profile)
+        _change_profile(profile, report_multiple_bugs=False)
+    budget = config.getoption("--max-examples")
+    if budget is not None:
+        if budget < 1:
+            raise pytest.UsageError(f"--max-examples must be at least 1, got {budget}")
+        _change_profile(profile, max_examples=budget)
+    config._convcheck_budget = budget
     _choose_seed(config, profile)
     if getattr(config.option, "timeout", None) is None and profile in TIMEOUTS:
         config.option.timeout = TIMEOUTS[profile]
@@ -273,11 +287,12 @@ def _use_example_database(url, profile: str) -> None:
     settings.load_profile(profile)
 
 
-def _first_failure_only(profile: str) -> None:
-    """Under -x each test reports its first finding only, as before findings were told apart:
-    a run that stops at the first failing test does not look for a test's other findings."""
+def _change_profile(profile: str, **changes) -> None:
+    """The profile with some settings changed, e.g. under -x (report_multiple_bugs=False: a run
+    that stops at the first failing test does not look for a test's other findings) or with
+    --max-examples."""
     try:
-        settings.register_profile(profile, settings.get_profile(profile), report_multiple_bugs=False)
+        settings.register_profile(profile, settings.get_profile(profile), **changes)
     except hypothesis.errors.InvalidArgument:  # an unknown profile: Hypothesis itself reports it
         return
     settings.load_profile(profile)
@@ -599,6 +614,8 @@ def finding_folder(key) -> str:
 def _rerun_command(item) -> str:
     path = item.path if hasattr(item, "path") else item.fspath
     options = [f"--hypothesis-profile={item.config._convcheck_profile}"]
+    if item.config._convcheck_budget is not None:
+        options.append(f"--max-examples={item.config._convcheck_budget}")
     spec = item.config.getoption("--impl")
     if spec:
         options.insert(0, f"--impl={spec}")
@@ -788,7 +805,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             for line in example[:2]:
                 tr.write_line(f"   {line[:300]}")
             tr.write_line(f"   replay: {f['replay']}")
-    tr.section(f"convcheck summary ({impls}; profile {config._convcheck_profile}, seed {config._convcheck_seed})")
+    budget = "" if config._convcheck_budget is None else f", at most {config._convcheck_budget} examples per test"
+    tr.section(f"convcheck summary ({impls}; profile {config._convcheck_profile}{budget}, seed {config._convcheck_seed})")
     width = max(34, 2 + max(len(r["function"]) for r in rows))
     for impl in config._convcheck_impls:
         if impl.space.framework:
@@ -825,6 +843,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                                  "conventions": [{"convention": n, "says": says, "source": source} for n, says, source in i.conventions]}
                                 for i in config._convcheck_impls],
             "families": config._convcheck_families,
+            "profile": {"name": config._convcheck_profile, "seed": config._convcheck_seed,
+                        "max_examples": settings.get_profile(config._convcheck_profile).max_examples},
             "versions": versions(),
             "exitstatus": int(pytest.ExitCode.TESTS_FAILED) if getattr(config, "_convcheck_nothing_verified", False) else int(exitstatus),
             "findings": [{k: v for k, v in f.items() if k not in ("candidate", "tested")} for f in found],

@@ -28,9 +28,30 @@ def test_import_failure_is_one_clear_error_and_exit_2():
 
 
 @pytest.mark.parametrize("args", [["no/such/file.py"], ["no_such_module_xyz"], ["--profile", "nightly"], ["--family", "speed"],
-                                  ["--check", "test_no_such_check*"]])
+                                  ["--check", "test_no_such_check*"], ["--max-examples", "0"]])
 def test_bad_command_line_exits_2(args):
     assert verify(*args).returncode == 2
+
+
+@pytest.mark.parametrize("profile, budget", [("thorough", 7), ("ci", 3)])
+def test_an_example_budget_caps_every_property_test_of_any_profile(tmp_path, profile, budget):
+    counts = tmp_path / "counts"
+    (tmp_path / "test_budget.py").write_text(
+        "from hypothesis import given, strategies as st\n"
+        f"@given(st.integers())\ndef test_counted(x):\n    open({str(counts)!r}, 'a').write('.')\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path / "test_budget.py"), "-p", "convcheck.plugin", "-q",
+                             "-p", "no:cacheprovider", f"--hypothesis-profile={profile}", f"--max-examples={budget}"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert counts.read_text() == "." * budget  # without the budget: 400 (thorough) and 40 (ci)
+
+
+def test_verify_states_its_example_budget(tmp_path):
+    report = tmp_path / "r.json"
+    result = verify("convcheck.reference.fast", "--check", "test_zero_pad_crop_identity", "--max-examples", 3, "--report-json", report)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert json.loads(report.read_text())["profile"] == {"name": "ci", "seed": "derandomized", "max_examples": 3}
+    assert "profile ci, at most 3 examples per test" in result.stdout
 
 
 def test_check_patterns_select_the_checks_they_name(tmp_path):
