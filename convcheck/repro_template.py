@@ -67,6 +67,12 @@ CASE_KEYS = {
 OPTIONAL_KEYS = {"repeats": 1, "declared": None}  # absent from case/1 files (and from older case/2 files)
 # NumPy's floating-point warnings on the NaN / inf inputs the suite draws on purpose: never findings
 NON_FINITE_WARNINGS = ("invalid value encountered", "overflow encountered", "divide by zero encountered")
+# The oracle routes this script recomputes with torch (torch_outputs): torch's operators, the
+# -inf padding made explicit included. A case checked against any other route (a second engine:
+# JAX, the loops reference) carries that route's answer, recorded with the case: want__NAME in
+# arrays.npz, and is compared with it (torch may answer otherwise there, or not at all).
+TORCH_ROUTES = ("F.pad", "torch.sum", "F.conv2d", "autograd", "torch.nn.grad", "F.max_pool2d", "F.avg_pool2d",
+                "depthwise conv", "max_pool2d indices", "avg_pool2d gradient", "explicit -inf padding")
 OUTPUT_NAMES = {
     "zero_pad": ["X_pad"], "conv_single_step": ["Z"], "conv_forward": ["Z"], "conv_backward": ["dA_prev", "dW", "db"],
     "pool_forward": ["A"], "create_mask_from_window": ["mask"], "distribute_value": ["a"], "pool_backward": ["dA_prev"],
@@ -234,8 +240,27 @@ def load_implementation(spec):
 # ---- the oracle: torch, float64, NCHW ------------------------------------------------------
 
 
-def torch_outputs(function, args):
-    """The expected outputs of `function` on `args`, by torch in float64, NHWC like the seed API."""
+def recomputed(oracle):
+    """Whether a case checked against this oracle route is replayed against torch, live."""
+    return oracle is None or oracle in TORCH_ROUTES
+
+
+def expected_outputs(case, args, arrays):
+    """(the expected outputs, the oracle's name): torch's, recomputed, or the recorded answer of
+    the case's route."""
+    if recomputed(case["oracle"]):
+        return torch_outputs(case["function"], args, case["oracle"]), "torch"
+    recorded = {name: arrays.get(f"want__{name}") for name in case["outputs"]}
+    missing = [name for name, value in recorded.items() if value is None]
+    _require(not missing, f"arrays.npz lacks the answer of route {case['oracle']!r} for {', '.join(missing)}")
+    return recorded, f"{case['oracle']} (its answer as recorded)"
+
+
+def torch_outputs(function, args, route=None):
+    """The expected outputs of `function` on `args`, by torch in float64, NHWC like the seed API.
+    route "explicit -inf padding": max-pool backward with the padding made explicit (F.pad, -inf)
+    and torch's pool run without any, so that every window holds an element and torch's indices
+    are valid (where a dilated window sees only padding torch's own backward is not)."""
     try:
         import numpy as np
         import torch
@@ -312,7 +337,13 @@ def torch_outputs(function, args):
     if function == "pool_backward":
         dA, (A, hp), mode = args
         a = nchw(A, True)
-        pool(a, hp, mode).backward(nchw(dA))
+        if route == "explicit -inf padding":
+            ph, pw = pair(hp.get("pad", 0))
+            out = pool(F.pad(a, (pw, pw, ph, ph), value=-float("inf")), {**hp, "pad": 0}, mode)
+            # with ceil_mode the padded input may keep one more window per axis: the first ones are the call's
+            out[:, :, : np.shape(dA)[1], : np.shape(dA)[2]].backward(nchw(dA))
+        else:
+            pool(a, hp, mode).backward(nchw(dA))
         return {"dA_prev": nhwc(a.grad)}
     if function == "create_mask_from_window":
         (x,) = args
@@ -654,17 +685,17 @@ def run_case(case, arrays, module, plot=None, caller=None, poisoned=True):
     declared = case["declared"] or []
     check_declared(function, outputs, declared, dtypes=False)
     if case["check"] != "contract":
-        expected = torch_outputs(function, args)
+        expected, oracle = expected_outputs(case, args, arrays)
         try:
             for name in case["outputs"]:
                 tol = arrays.get(f"tol__{name}", 0.0)
                 try:
-                    compare(f"{function}: {name}", outputs[name], expected[name], tol, case["dtype"])
+                    compare(f"{function}: {name} vs {oracle}", outputs[name], expected[name], tol, case["dtype"])
                 except Mismatch as exc:
                     raise Mismatch(f"{exc}{poison_note(outputs[name], expected[name], POISON) if poisoned else ''}") from None
         finally:
             if plot:
-                draw(plot, function, outputs, expected)
+                draw(plot, function, outputs, expected, oracle)
     check_declared(function, outputs, declared, dtypes=True)
 
 
@@ -715,7 +746,7 @@ def run_gradient(case, arrays, module, args, strict, caller):
         raise Mismatch(f"[values] {g['wrt']}: central differences give {lhs!r}, the backward {rhs!r} (tolerance {g['tolerance']:.3g})")
 
 
-def draw(path, function, outputs, expected):
+def draw(path, function, outputs, expected, oracle):
     """Heatmaps of the worst output channel: implementation, oracle, difference."""
     try:
         import matplotlib
@@ -742,7 +773,7 @@ def draw(path, function, outputs, expected):
     scales = ({"cmap": "viridis", "vmin": finite.min(), "vmax": finite.max()},) * 2 + (
         {"cmap": "coolwarm", "vmin": -spread, "vmax": spread},)  # one scale for both results; the difference centred on 0
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
-    for ax, image, label, scale in zip(axes, (got, want, got - want), ("implementation", "oracle (torch)", "difference"), scales):
+    for ax, image, label, scale in zip(axes, (got, want, got - want), ("implementation", f"oracle: {oracle}", "difference"), scales):
         shown = ax.imshow(image, **scale)
         ax.set_title(f"{label}\n{title}")
         fig.colorbar(shown, ax=ax, fraction=0.046)

@@ -10,6 +10,7 @@ from hypothesis import assume
 from convcheck.capabilities import convention_followed, unsupported
 from convcheck.oracle.tolerances import coarser, tolerance
 from convcheck.repro import Recorder
+from convcheck.repro_template import recomputed
 
 from . import conventions
 from . import strategies as S
@@ -72,11 +73,15 @@ def require_torch() -> None:
         pytest.skip(TORCH_MISSING)
 
 
-def record_expected(op: OpSpec, expected: dict, sample: Sample) -> None:
-    """Before the call: which outputs the check compares, with their tolerances at the expected
-    dtype, so that a failure found while validating the result still replays all of them."""
+def record_expected(op: OpSpec, expected: dict, sample: Sample, route: str) -> None:
+    """Before the call: which route answers and which outputs the check compares, with their
+    tolerances at the expected dtype, so that a failure found while validating the result still
+    replays all of them; the answer itself where a replay cannot recompute it with torch."""
+    Recorder.record_route(route)
     for name, want in expected.items():
         Recorder.record_tolerance(name, _tolerance(want, op.dtype(sample)))
+        if not recomputed(route):
+            Recorder.record_answer(name, want.value)
 
 
 def _tolerance(want, dtype) -> np.ndarray:

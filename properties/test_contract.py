@@ -258,7 +258,7 @@ def test_open_point(impl, point, op, data):
         return
     answer = first_oracle(op, sample) if T is not None else None  # before the call: a failed validation replays too
     if answer is not None:
-        record_expected(op, answer[1], sample)
+        record_expected(op, answer[1], sample, answer[0])
     result = call(getattr(impl, op.function), op.function, *op.args(sample), valid=None)
     event("rejected" if result is REJECTED else "result")
     if result is REJECTED or T is None:  # without torch: the result's structure, shapes and dtype only (call checks them)

@@ -43,7 +43,7 @@ def _check(impl, op, oracle, data):
     Recorder.start(op.function, "oracle", family, oracle=oracle, dtype=op.dtype(sample), example=sample)
     expected = op.oracles[oracle](sample)
     assume(expected is not None)  # this route does not apply to the sample
-    record_expected(op, expected, sample)
+    record_expected(op, expected, sample, oracle)
     outputs = op.run(impl, sample)
     check_deterministic(op, impl, sample, outputs)
     check_outputs(op, outputs, expected, sample, oracle, impl)

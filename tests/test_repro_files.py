@@ -240,3 +240,64 @@ def test_a_crash_or_hang_while_poisoning_is_not_the_verdict(tmp_path, implementa
     folder = _pool_backward_folder(tmp_path, "nondeterministic", Path(__file__).parent / "impls" / "isolation" / implementation)
     result = _run(folder)
     assert result.returncode == 0 and "replaying without poisoning" in result.stderr, (result.stdout, result.stderr)
+
+
+def test_every_torch_route_is_recomputed_and_every_other_recorded():
+    """A replay recomputes the answer of torch's routes and compares with the recorded answer of
+    any other engine's (JAX, the loops reference): each route of the op table is one or the other."""
+    from convcheck.properties.ops import OPS, SECOND_ENGINES
+
+    routes = {route for op in OPS for route in op.oracles}
+    assert {r for r in routes if R.recomputed(r)} == routes - set(SECOND_ENGINES) == set(R.TORCH_ROUTES)
+
+
+def _recorded_route_folder(tmp_path, answer) -> Path:
+    """The regression case (conv_forward), as if a JAX route had found it: its answer recorded."""
+    folder = _folder(tmp_path)
+    case = json.loads((folder / "case.json").read_text())
+    arrays = dict(np.load(folder / "arrays.npz"))
+    if answer is not None:
+        arrays.update(want__Z=answer(R.decode(case["args"][0], arrays), R.decode(case["args"][1], arrays),
+                                     R.decode(case["args"][2], arrays), R.decode(case["args"][3], arrays)),
+                      tol__Z=np.float64(1e-12))
+    np.savez(folder / "arrays.npz", **arrays)
+    _edit_case(folder, lambda c: c.update(oracle="jax", outputs=["Z"]))
+    return folder
+
+
+def _loops_Z(*args):
+    from convcheck.reference import loops
+
+    return loops.conv_forward(*args)[0]
+
+
+@pytest.mark.parametrize(("answer", "exit_status"), [(_loops_Z, 0), (lambda *args: _loops_Z(*args) + 0.5, 1), (None, 125)])
+def test_a_case_of_another_engines_route_replays_against_its_recorded_answer(tmp_path, answer, exit_status):
+    """torch agrees with the loops reference here; only the recorded answer decides (and a case
+    that lacks it cannot run): needs no torch, and no JAX."""
+    result = _run(_recorded_route_folder(tmp_path, answer), "--impl", "convcheck.reference.loops")
+    assert result.returncode == exit_status, (result.stdout, result.stderr)
+    if exit_status == 1:
+        assert "vs jax (its answer as recorded)" in result.stdout, result.stdout
+
+
+@needs_torch
+def test_the_replays_explicit_padding_route_agrees_with_the_loops_reference_where_windows_see_only_padding():
+    """Where a dilated max-pool window sees only padding torch's own backward is defective
+    (ORACLE_DEFECTS); the replay of such a case recomputes the route that checked it, the -inf
+    padding made explicit, which must give the contract's gradient (integer-valued upstream
+    gradients: every sum exact)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from convcheck.properties import strategies as S
+    from convcheck.reference import loops
+
+    @settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(S.padding_only_pool_cases(dtypes=(np.dtype(np.float64),)), st.data())
+    def check(case, data):
+        dA = np.round(4 * data.draw(S.gradients_for(S.pool_output_shape(case), np.float64)))
+        got = R.torch_outputs("pool_backward", [dA, (case.A_prev, case.hparameters), "max"], "explicit -inf padding")["dA_prev"]
+        np.testing.assert_array_equal(got, loops.pool_backward(dA, (case.A_prev, case.hparameters), mode="max"))
+
+    check()
