@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sample(folder: str):
-    """The op table's Sample of a recorded case (its arguments decoded), or None."""
+    """(function, the op table's Sample of a recorded case, the call's arguments, the answers of
+    the route recorded with it by output) -- None for what cannot be read."""
     from . import repro_template as R
     from .properties import strategies as S
     from .properties.ops import Sample
@@ -50,18 +51,21 @@ def _sample(folder: str):
         case, arrays = R.load_case(folder), R.load_arrays(folder)
         args = [R.decode(a, arrays) for a in case["args"]]
     except R.CaseError:
-        return None, None
+        return None, None, None, {}
     function = case["function"]
+    answers = {name[len("want__"):]: value for name, value in arrays.items() if name.startswith("want__")}
     if function == "conv_forward":
-        return function, Sample(S.ConvCase(*args[:4]))
-    if function == "conv_backward":
-        return function, Sample(S.ConvCase(*args[1]), {"dZ": args[0]})
-    if function == "pool_forward":
-        return function, Sample(S.PoolCase(args[0], args[1], args[2] if len(args) > 2 else "max"))
-    if function == "pool_backward":
+        sample = Sample(S.ConvCase(*args[:4]))
+    elif function == "conv_backward":
+        sample = Sample(S.ConvCase(*args[1]), {"dZ": args[0]})
+    elif function == "pool_forward":
+        sample = Sample(S.PoolCase(args[0], args[1], args[2] if len(args) > 2 else "max"))
+    elif function == "pool_backward":
         A_prev, hp = args[1]
-        return function, Sample(S.PoolCase(A_prev, hp, args[2] if len(args) > 2 else "max"), {"dA": args[0]})
-    return function, None
+        sample = Sample(S.PoolCase(A_prev, hp, args[2] if len(args) > 2 else "max"), {"dA": args[0]})
+    else:
+        sample = None
+    return function, sample, args, answers
 
 
 def features(function: str, sample) -> list:
@@ -78,8 +82,13 @@ def features(function: str, sample) -> list:
     return [f for f in used if f not in ("max_pool", "average_pool")] or ["none"]
 
 
-def classify(function: str | None, sample) -> str:
-    """'KNOWN: <defect>' where an ORACLE_DEFECTS predicate covers the case, else 'NEW'."""
+def classify(function: str | None, sample, disagreement=None) -> str:
+    """'KNOWN: <defect>' where an ORACLE_DEFECTS predicate covers the case; 'KNOWN (convention)'
+    where the disagreeing route's recorded answer follows a convention its engine declares; else
+    'NEW' (saying so where that answer follows a known convention its engine does not declare).
+    disagreement: (route, output, the call's arguments, the route's answer for that output, the
+    conventions its engine declares) or None."""
+    from .properties import conventions
     from .properties.ops import OPS_BY_NAME, ORACLE_DEFECTS
 
     if sample is None:
@@ -88,30 +97,63 @@ def classify(function: str | None, sample) -> str:
         op = OPS_BY_NAME[defect.route.rsplit("-", 1)[0]]
         if op.function == function and defect.applies(sample):
             return f"KNOWN: {defect.route}: {defect.reason} (minimal case: {defect.minimal_case})"
+    if disagreement is None or disagreement[3] is None:
+        return "NEW"
+    route, output, args, answer, declared = disagreement
+    name = conventions.followed(declared, function, output, args, answer)
+    if name is not None:
+        says, source = next((says, source) for n, says, source in declared if n == name)
+        return f"KNOWN (convention): {route} follows {name}, which it declares: {says} ({source})"
+    everything = tuple((n, "", "") for n in conventions.KNOWN)
+    name = conventions.followed(everything, function, output, args, answer)
+    if name is not None:
+        return f"NEW ({route}'s answer follows the known convention {name}, which it does not declare)"
     return "NEW"
+
+
+def _output(rule: str) -> str:
+    """The output a finding's rule names: "pool_backward(mode='max'): dA_prev: NaN / inf propagation" -> dA_prev."""
+    parts = rule.split(": ")
+    return parts[1] if len(parts) > 1 else ""
 
 
 def _routes(checks: list) -> list:
     return sorted({route for check in checks for route in ROUTES if check.endswith(f"-{route}]")})
 
 
-def summarize(report: dict) -> tuple[list[str], int]:
-    """The printed classes and the number of new ones."""
+def summarize(report: dict, engine_conventions=None) -> tuple[list[str], int]:
+    """The printed classes and the number of new ones. engine_conventions: route -> the
+    conventions its engine declares ((name, says, source), ...); the subject's own declared
+    conventions are counted by the checks (report rows) and listed as known."""
     from .findings_table import shrunk_example
 
+    engine_conventions = engine_conventions or {}
     lines, new = [], 0
     for i, finding in enumerate(report.get("findings", []), 1):
-        function, sample = _sample(finding["repro"]) if finding.get("repro") else (None, None)
-        verdict = classify(function, sample)
+        function, sample, args, answers = _sample(finding["repro"]) if finding.get("repro") else (None, None, None, {})
+        routes = _routes(finding["checks"])
+        output = _output(finding["rule"])
+        disagreement = None
+        if len(routes) == 1 and finding["kind"] == "values":  # one route's answer to match against its engine's conventions
+            disagreement = (routes[0], output, args, answers.get(output), engine_conventions.get(routes[0], ()))
+        verdict = classify(function, sample, disagreement)
         new += verdict.startswith("NEW")
         lines += [
             f"{i}. [{finding['kind']}] {finding['rule']}: {finding['words']}",
-            f"   routes: {', '.join(_routes(finding['checks'])) or ', '.join(finding['checks'])}",
+            f"   routes: {', '.join(routes) or ', '.join(finding['checks'])}",
             f"   features: {', '.join(features(function, sample)) if sample is not None else 'unknown'}",
             f"   example: {shrunk_example(finding) or '(not recorded)'}",
             f"   replay: {finding.get('replay') or '(none)'}",
             f"   {verdict}",
         ]
+    followed = {}
+    for row in report.get("rows", []):
+        for name, n in row.get("conventions", {}).items():
+            followed[name] = followed.get(name, 0) + n
+    for impl in report.get("implementations", []):
+        for c in impl.get("conventions", []):
+            lines.append(f"KNOWN (convention): {impl['name']} declares {c['convention']}: {c['says']} ({c['source']}); "
+                         f"results that followed it: {followed.get(c['convention'], 0)}")
     return lines, new
 
 
@@ -139,12 +181,15 @@ def run(args: argparse.Namespace) -> int:
     if report.get("verified") is False and not report.get("findings"):  # every check skipped: nothing was compared
         print("convcheck oracles: nothing was verified (every check skipped)", file=sys.stderr)
         return EXIT_BROKEN
+    from .oracle.isolated import JAX
+    from .properties import conventions
     from .properties.ops import engine_unavailable
 
     missing = engine_unavailable("jax")
     if missing:
         print(f"convcheck oracles: the JAX routes were skipped: {missing}")
-    lines, new = summarize(report)
+    declared = {"jax": () if missing else conventions.parse(JAX.conventions()), "loops reference": ()}
+    lines, new = summarize(report, declared)
     engines = ", ".join(" ".join(i.get("framework") or [i["name"]]) for i in report.get("implementations", []))
     print(f"\n==== convcheck oracles: {engines} against {' and '.join(ROUTES)} (profile {args.profile}) ====")
     print("\n".join(lines) if lines else "no disagreement")

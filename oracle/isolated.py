@@ -55,6 +55,12 @@ class IsolatedEngine:
             return
         self._client = client
 
+    def conventions(self):
+        """The CONVENTIONS its module declares, as the worker read them (None when unavailable)."""
+        if self.unavailable():
+            return None
+        return self._client.ready.conventions
+
     def call(self, function: str, args: list) -> Any:
         """The engine's `function` on `args` (what it returned), or EngineFailed."""
         from convcheck import wire

@@ -62,6 +62,42 @@ def test_summary_counts_new_classes_from_the_recorded_cases(tmp_path):
     assert "   routes: loops reference" in lines and "   routes: jax" in lines
 
 
+TIES_SPLIT = ("max_ties_split", "the gradient of tied maxima is shared", "somewhere.py:1")
+
+
+def _tied_jax_finding(tmp_path, answer) -> dict:
+    """A class of one JAX route on a window of four tied maxima, with JAX's answer recorded."""
+    A, dA = np.zeros((1, 2, 2, 1)), np.full((1, 1, 1, 1), 4.0)
+    args = (dA, (A, {"f": 2, "stride": 2}), "max")
+    record = {"context": {"function": "pool_backward", "check": "oracle", "family": "backward", "oracle": "jax",
+                          "dtype": "float64", "gradient": None, "outputs": ["dA_prev"]},
+              "calls": [("pool_backward", args, args, True, None)], "arrays": {"want__dA_prev": answer}}
+    case, arrays = repro.case_from_record(record, "t", "torch_functional", "full", ValueError("x"), {})
+    return {"kind": "values", "rule": "pool_backward(mode='max'): dA_prev", "words": "w", "example": "", "replay": "r",
+            "checks": ["test_backward_matches_torch[torch_functional-pool_backward[max]-jax]"],
+            "repro": repro.write_folder(str(tmp_path), f"case{len(os.listdir(tmp_path))}", case, arrays)}
+
+
+@pytest.mark.parametrize(("answer", "declared", "verdict"), [
+    (np.ones((1, 2, 2, 1)), (TIES_SPLIT,), "KNOWN (convention): jax follows max_ties_split, which it declares"),
+    (np.ones((1, 2, 2, 1)), (), "NEW (jax's answer follows the known convention max_ties_split, which it does not declare)"),
+    (np.full((1, 2, 2, 1), 2.0), (TIES_SPLIT,), "NEW"),
+])
+def test_a_class_is_known_where_the_routes_answer_follows_a_convention_its_engine_declares(tmp_path, answer, declared, verdict):
+    lines, new = O.summarize({"findings": [_tied_jax_finding(tmp_path, answer)]}, {"jax": declared})
+    verdicts = [line.strip() for line in lines if line.strip().startswith(("KNOWN", "NEW"))]
+    assert len(verdicts) == 1 and verdicts[0].startswith(verdict), lines
+    assert new == verdict.startswith("NEW")
+
+
+def test_the_subjects_declared_conventions_are_listed_with_their_counts():
+    report = {"findings": [], "rows": [{"conventions": {"max_ties_split": 3}}, {"conventions": {"max_ties_split": 2}}],
+              "implementations": [{"name": "torch_functional", "conventions": [dict(zip(("convention", "says", "source"), TIES_SPLIT))]}]}
+    lines, new = O.summarize(report)
+    assert new == 0 and lines == ["KNOWN (convention): torch_functional declares max_ties_split: the gradient of tied maxima is "
+                                  "shared (somewhere.py:1); results that followed it: 5"]
+
+
 @needs_torch
 @pytest.mark.skipif(os.environ.get("CONVCHECK_SLOW") != "1", reason="about 2 minutes (torch aborts, its worker restarts): CONVCHECK_SLOW=1")
 def test_the_campaign_finds_the_padding_only_max_pool_defect_by_itself(tmp_path):
