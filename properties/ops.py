@@ -405,7 +405,8 @@ def _second_route(engine: str, function: str, args: Callable):
 
 
 def _jax(function, args):
-    from convcheck.oracle.isolated import JAX, EngineFailed as Failed
+    from convcheck.oracle.isolated import JAX
+    from convcheck.oracle.isolated import EngineFailed as Failed
 
     try:
         return JAX.call(function, list(args))
