@@ -15,6 +15,20 @@ from typing import Any
 
 ADAPTERS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "adapters")
 CALL_SECONDS = 120.0  # an oracle call, compiling a new shape included
+# XLA keeps every shape it compiled: a JAX worker grew to 3.4 GB over a thorough campaign. A
+# worker past this resident size is stopped after a call (checked every RSS_CHECK_EVERY calls);
+# the next call starts a new one, which compiles again the shapes it meets.
+RSS_LIMIT = 1536 << 20
+RSS_CHECK_EVERY = 64
+
+
+def resident_bytes(pid: int) -> int:
+    """A process's resident memory (Linux /proc; 0 where that cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class EngineFailed(Exception):
@@ -28,6 +42,8 @@ class IsolatedEngine:
         self.name, self.path, self.package = name, path, package
         self._client: Any = None
         self._unavailable: str | None = None
+        self._calls = 0
+        self.recycled = 0  # workers stopped for their size
 
     def unavailable(self) -> str | None:
         """Why the engine cannot answer (its module is missing or fails to import), or None."""
@@ -72,9 +88,18 @@ class IsolatedEngine:
             reply = self._client.request(("call", function, list(args)), CALL_SECONDS)
         except (WorkerDied, WorkerHung) as exc:
             raise EngineFailed(f"{self.name} {function}: its process {exc or 'stopped answering'}") from None
+        finally:
+            self._recycle_if_large()
         if reply[0] == "raised":
             raise EngineFailed(f"{self.name} {function} raised {reply[1]}: {reply[2]}")
         return wire.resolve(reply[1], list(args))
+
+    def _recycle_if_large(self) -> None:
+        self._calls += 1
+        process = self._client.process
+        if self._calls % RSS_CHECK_EVERY == 0 and process is not None and resident_bytes(process.pid) > RSS_LIMIT:
+            self._client.stop()
+            self.recycled += 1
 
 
 JAX = IsolatedEngine("JAX", os.path.join(ADAPTERS, "jax_lax.py"), "jax")

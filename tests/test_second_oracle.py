@@ -66,3 +66,28 @@ def test_each_jax_route_answers_like_torch_on_a_plain_sample():
         torch_answer, jax_answer = op.oracles[next(iter(op.oracles))](s), op.oracles["jax"](s)
         for output, want in torch_answer.items():
             np.testing.assert_allclose(jax_answer[output].value, want.value, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("limit", "recycled"), [(0, 3), (1 << 50, 0)])
+def test_an_engine_worker_past_its_size_limit_is_replaced_and_answers_on(monkeypatch, limit, recycled):
+    """XLA's compile cache grows a JAX worker without bound: past RSS_LIMIT the worker is stopped
+    after a call and the next call starts a new one (here an engine of an independent NumPy
+    implementation)."""
+    from pathlib import Path
+
+    from convcheck.oracle import isolated
+    from convcheck.reference import loops
+
+    monkeypatch.setattr(isolated, "RSS_LIMIT", limit)
+    monkeypatch.setattr(isolated, "RSS_CHECK_EVERY", 1)
+    engine = isolated.IsolatedEngine("numpy", str(Path(__file__).parent / "impls" / "independent" / "full_numpy.py"), "numpy")
+    X = np.arange(6.0).reshape(1, 2, 3, 1)
+    pids = []
+    try:
+        for pad in (1, 2, 3):
+            np.testing.assert_array_equal(engine.call("zero_pad", [X, pad]), loops.zero_pad(X, pad))
+            pids.append(engine._client.process.pid if engine._client.process else None)
+        assert engine.recycled == recycled
+        assert (pids == [None] * 3) if recycled else (len(set(pids)) == 1)
+    finally:
+        engine._client.stop()
