@@ -603,8 +603,9 @@ def poison(case, args, module, value):
     of it is the finding: whatever a call raises is ignored, warnings and output are dropped, and
     it stops after POISON_SECONDS. A crash cannot be caught here, nor a call that swallows the
     alarm (in a process of the replay's own, not the suite's, a watchdog then ends it with
-    POISON_HUNG): replay_in_child replays again without poisoning. Isolated in the suite (module
-    None) nothing is poisoned."""
+    POISON_HUNG): replay_in_child replays again without poisoning. Isolated in the suite, the
+    implementation's worker runs this (convcheck/worker.py, "poison"); a worker that dies or
+    hangs here is replaced, and the replay goes on unpoisoned."""
     deadline = time.monotonic() + POISON_SECONDS
     results = []  # kept until the end, so that each result's memory is a buffer of its own
     watchdog = threading.Timer(POISON_SECONDS + 2, os._exit, (POISON_HUNG,)) if __name__ == "__main__" else None
@@ -641,7 +642,7 @@ def poison_note(actual, reference, value):
     return f" -- it equals the poison value {value!r} left in freed memory before the call: uninitialized memory"
 
 
-def run_repeated(case, arrays, module, strict, caller, poisoned=True):
+def run_repeated(case, arrays, module, strict, caller, poisoner):
     """The recorded call made case["repeats"] times, each on fresh copies of its inputs, before
     each the implementation's allocator poisoned with another value and memory of the results'
     sizes scribbled on after it (a result read from uninitialized memory then differs): a
@@ -652,30 +653,36 @@ def run_repeated(case, arrays, module, strict, caller, poisoned=True):
     outputs = []
     for attempt in range(case["repeats"]):
         args = [decode(a, arrays) for a in case["args"]]
-        if poisoned:
-            poison(case, args, module, POISON - attempt)
+        if poisoner:
+            poisoner(case, args, POISON - attempt)
         result = named_outputs(function, caller(module, function, args, True, strict=strict))
         outputs.append(result)
         scribble([np.asarray(v).nbytes for v in result.values() if v is not None], 0xA5 ^ (attempt * 0x3B & 0xFF))
         for name in result:
             if not identical(outputs[0][name], result[name]):
-                note = poison_note(result[name], outputs[0][name], POISON - attempt) if poisoned else ""
+                note = poison_note(result[name], outputs[0][name], POISON - attempt) if poisoner else ""
                 raise Mismatch(f"[nondeterministic] {function}: {name} differs between call 1 and call {attempt + 1} on identical inputs{note}")
 
 
-def run_case(case, arrays, module, plot=None, caller=None, poisoned=True):
+def run_case(case, arrays, module, plot=None, caller=None, poisoned=True, poisoner=None):
     """Rerun the recorded check on `module`; raises Mismatch while the failure is there. caller:
     what makes each call (default call_implementation; the suite passes its own, which runs an
     isolated implementation in its worker and raises the suite's findings). poisoned: first
-    poison() the allocator the call draws from."""
+    poison the allocator the call draws from -- poisoner(case, args, value) (the suite's, in the
+    worker), by default poison() on `module`."""
     caller = caller or call_implementation
+    if not poisoned:
+        poisoner = None
+    elif poisoner is None:
+        def poisoner(case, args, value):
+            poison(case, args, module, value)
     args = [decode(a, arrays) for a in case["args"]]
     function = case["function"]
     strict = case["mismatch"].get("kind") == "warning"  # recorded under --strict-warnings
     if case["mismatch"].get("kind") == "nondeterministic":
-        return run_repeated(case, arrays, module, strict, caller, poisoned)
-    if poisoned:
-        poison(case, args, module, POISON)
+        return run_repeated(case, arrays, module, strict, caller, poisoner)
+    if poisoner:
+        poisoner(case, args, POISON)
     if case["check"] == "gradient":
         return run_gradient(case, arrays, module, args, strict, caller)
     result = caller(module, function, args, case["valid"], strict=strict)
@@ -692,7 +699,7 @@ def run_case(case, arrays, module, plot=None, caller=None, poisoned=True):
                 try:
                     compare(f"{function}: {name} vs {oracle}", outputs[name], expected[name], tol, case["dtype"])
                 except Mismatch as exc:
-                    raise Mismatch(f"{exc}{poison_note(outputs[name], expected[name], POISON) if poisoned else ''}") from None
+                    raise Mismatch(f"{exc}{poison_note(outputs[name], expected[name], POISON) if poisoner else ''}") from None
         finally:
             if plot:
                 draw(plot, function, outputs, expected, oracle)

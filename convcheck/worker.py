@@ -268,6 +268,9 @@ class _Loaded:
         if op == "scribble":  # (sizes, pattern): this process's allocator is the one the next call draws from
             R.scribble(request[1], request[2])
             return ("done",), None
+        if op == "poison":  # (case, args, value): the implementation's own allocator, before a replayed call
+            R.poison(request[1], list(request[2]), self.module, request[3])
+            return ("done",), None
         if op == "model":
             from . import text_cnn
 

@@ -36,6 +36,21 @@ def _through_worker(impl):
     return caller
 
 
+def _poison_in_worker(impl):
+    """repro.py's poisoning, in the implementation's worker: the allocator the replayed call draws
+    from. A worker that dies or hangs while poisoning is replaced (the next call starts one), and
+    the replay goes on unpoisoned, as repro.py's does."""
+    from convcheck.worker import WorkerDied, WorkerHung
+
+    def poisoner(case, args, value):
+        try:
+            impl.worker.request(("poison", case, list(args), value), repro_template.POISON_SECONDS + 5)
+        except (WorkerDied, WorkerHung):
+            impl.worker.stop()
+
+    return poisoner
+
+
 @pytest.mark.parametrize("folder, case", _cases())
 def test_regression_case(impl, folder, case):
     if case["api"] == "full" and impl.api == "tutorial":
@@ -44,7 +59,10 @@ def test_regression_case(impl, folder, case):
     arrays = repro_template.load_arrays(str(folder))
     skip_outside_space(impl, case["function"], [repro_template.decode(a, arrays) for a in case["args"]])
     try:
-        repro_template.run_case(case, arrays, impl.module, caller=None if impl.worker is None else _through_worker(impl))
+        if impl.worker is None:
+            repro_template.run_case(case, arrays, impl.module)
+        else:
+            repro_template.run_case(case, arrays, None, caller=_through_worker(impl), poisoner=_poison_in_worker(impl))
     except repro_template.OracleMissing:  # the implementation ran (and did not raise); its values need torch
         pytest.skip(TORCH_MISSING)
     except repro_template.Mismatch as exc:

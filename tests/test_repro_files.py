@@ -301,3 +301,36 @@ def test_the_replays_explicit_padding_route_agrees_with_the_loops_reference_wher
         np.testing.assert_array_equal(got, loops.pool_backward(dA, (case.A_prev, case.hparameters), mode="max"))
 
     check()
+
+
+@pytest.mark.parametrize("kind", [pytest.param("values", marks=needs_torch), "nondeterministic"])
+def test_an_isolated_regression_replay_poisons_the_workers_allocator(tmp_path, kind):
+    """The suite's replay of a promoted case, through the implementation's worker, poisons that
+    worker's allocator as repro.py poisons its own process's."""
+    from convcheck.implementations import isolated
+    from convcheck.properties.test_regressions import _poison_in_worker, _through_worker
+
+    folder = _pool_backward_folder(tmp_path, kind)
+    case, arrays = R.load_case(str(folder)), R.load_arrays(str(folder))
+    impl = isolated(str(STALE_POOL))
+    try:
+        R.run_case(case, arrays, None, caller=_through_worker(impl), poisoned=False)  # a fresh worker: zeros, right
+        with pytest.raises(R.Mismatch, match="equals the poison value"):
+            R.run_case(case, arrays, None, caller=_through_worker(impl), poisoner=_poison_in_worker(impl))
+    finally:
+        impl.worker.stop()
+
+
+@pytest.mark.parametrize("implementation", ["aborts.py", "hang_swallows_everything.py"])
+def test_a_worker_that_dies_or_hangs_while_poisoning_is_replaced_and_the_replay_goes_on(tmp_path, implementation):
+    from convcheck.implementations import isolated
+    from convcheck.properties.test_regressions import _poison_in_worker, _through_worker
+
+    path = Path(__file__).parent / "impls" / "isolation" / implementation
+    folder = _pool_backward_folder(tmp_path, "nondeterministic", path)
+    case, arrays = R.load_case(str(folder)), R.load_arrays(str(folder))
+    impl = isolated(str(path))
+    try:
+        R.run_case(case, arrays, None, caller=_through_worker(impl), poisoner=_poison_in_worker(impl))
+    finally:
+        impl.worker.stop()
