@@ -8,7 +8,8 @@ its version (from the implementation's CAPABILITIES), the class of defect, the r
 minimal example as Hypothesis shrank it, what differed (the implementation's answer against
 torch's), and the repro folder that replays it. Then one row per framework for what it declares
 unsupported, with how many draws the checks replaced, and one per declared convention (CONVENTIONS)
-with how many results followed it. With --replay each finding's case is replayed (convcheck repro) and its row says
+with how many results followed it. A finding (framework, class, rule) that several of the reports
+hold -- a ci run's and a campaign's shards' -- gets the row of the first report given. With --replay each finding's case is replayed (convcheck repro) and its row says
 whether it reproduces (exit 1). Exit status 0, or 2 when a report cannot
 be read or records an internal error of the suite -- a table of a broken run would be a forged one.
 """
@@ -87,7 +88,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def rows(report: dict, path: str, replay: bool = False) -> list[str]:
+def rows(report: dict, path: str, replay: bool = False) -> list[tuple[tuple, str]]:
+    """(key, Markdown row) per finding, declared convention and declared space of the report;
+    the key says what the row is about (framework, class, rule), whichever run found it."""
     impls = {i["name"]: i for i in report.get("implementations", [])}
     out = []
     for f in report.get("findings", []):
@@ -96,9 +99,9 @@ def rows(report: dict, path: str, replay: bool = False) -> list[str]:
         repro = _shown_path(f.get("repro") or "") or "-"
         if replay and f.get("repro"):
             repro += f" ({replays(f['repro'])})"
-        out.append("| " + " | ".join(_cell(c) for c in (
+        out.append(((framework, f["kind"], f["rule"]), "| " + " | ".join(_cell(c) for c in (
             framework, CLASSES.get(f["kind"], f["kind"]), f["rule"], f"`{shrunk_example(f)}`" if shrunk_example(f) else "-",
-            _differed(f), repro)) + " |")
+            _differed(f), repro)) + " |"))
     counted: dict = {}
     followed: dict = {}
     for row in report.get("rows", []):
@@ -107,18 +110,21 @@ def rows(report: dict, path: str, replay: bool = False) -> list[str]:
         for name, n in row.get("conventions", {}).items():
             followed[name] = followed.get(name, 0) + n
     for impl in impls.values():
+        framework = " ".join(impl.get("framework") or [impl["name"]])
         for c in impl.get("conventions", []):
-            out.append(f"| {_cell(' '.join(impl.get('framework') or [impl['name']]))} | convention | {_cell(c['convention'])}: "
-                       f"{_cell(c['says'])} ({_cell(c['source'])}) | - | results that followed it: {followed.get(c['convention'], 0)} | - |")
+            out.append(((framework, "convention", c["convention"]),
+                        f"| {_cell(framework)} | convention | {_cell(c['convention'])}: {_cell(c['says'])} ({_cell(c['source'])}) | - "
+                        f"| results that followed it: {followed.get(c['convention'], 0)} | - |"))
         if impl.get("declared"):
             replaced = ", ".join(f"{k} ({v} draws)" for k, v in sorted(counted.items())) or "none drawn"
-            out.append(f"| {_cell(' '.join(impl['framework']))} | unsupported | {_cell(impl['declared'].split(': ', 2)[-1])} | - | "
-                       f"replaced in the checks: {_cell(replaced)} | - |")
+            out.append(((framework, "unsupported"), f"| {_cell(framework)} | unsupported | {_cell(impl['declared'].split(': ', 2)[-1])} | - | "
+                       f"replaced in the checks: {_cell(replaced)} | - |"))
     return out
 
 
 def main(args: argparse.Namespace) -> int:
     lines = ["| framework | class | rule broken | minimal example (as shrunk) | what differed | repro |", "|---|---|---|---|---|---|"]
+    seen: set = set()
     for path in args.reports:
         try:
             with open(path, encoding="utf-8") as fh:
@@ -132,6 +138,9 @@ def main(args: argparse.Namespace) -> int:
             print(f"convcheck findings-table: {path} records an internal error of the suite ({internal[0]}): no table of a broken run",
                   file=sys.stderr)
             return 2
-        lines += rows(report, path, args.replay)
+        for key, line in rows(report, path, args.replay):
+            if key not in seen:  # the same finding of several runs (ci, then a campaign's shards): the first run's row
+                seen.add(key)
+                lines.append(line)
     print("\n".join(lines))
     return 0

@@ -42,6 +42,17 @@ def test_a_row_per_finding_and_one_for_what_is_unsupported(tmp_path):
     assert lines[3] == "| jax 0.10.2 | unsupported | max_pool dilation | - | replaced in the checks: max_pool dilation (12 draws) | - |", lines[3]
 
 
+def test_a_finding_of_several_runs_is_one_row_that_of_the_first_run(tmp_path):
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "shard").mkdir()
+    other = {**FINDING, "rule": "pool_forward(mode='max'): A", "repro": "/x/shard/jax_lax-values-pool-5678"}
+    ci = _report(tmp_path / "ci")
+    shard = _report(tmp_path / "shard", findings=[{**FINDING, "repro": "/x/shard/jax_lax-values-conv_forward_Z-9999"}, other])
+    lines = _table(ci, shard).stdout.splitlines()[2:]
+    assert [line.split(" | ")[2] for line in lines] == ["conv_forward: Z", "max_pool dilation", "pool_forward(mode='max'): A"], lines
+    assert lines[0].endswith("| jax_lax-values-conv_forward_Z-1234 |") and lines[2].endswith("| jax_lax-values-pool-5678 |")
+
+
 def test_no_table_of_a_broken_run(tmp_path):
     broken = _report(tmp_path, [{"function": "f", "family": "forward", "kinds": ["internal error (ValueError)"], "unsupported": {}}])
     result = _table(broken)
@@ -73,7 +84,7 @@ def test_replay_says_whether_each_row_reproduces(tmp_path):
             case = json.loads((folder / "case.json").read_text())
             (folder / "case.json").write_text(json.dumps({**case, "implementation": implementation}))
         folders.append(folder)
-    report = _report(tmp_path, findings=[{**FINDING, "repro": str(f)} for f in folders])
+    report = _report(tmp_path, findings=[{**FINDING, "rule": f"conv_forward: Z ({f.name})", "repro": str(f)} for f in folders])
     result = subprocess.run([sys.executable, "-m", "convcheck.cli", "findings-table", "--replay", str(report)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     rows = result.stdout.splitlines()[2:4]
