@@ -99,6 +99,10 @@ def _explore_past_the_first_finding() -> None:
 
 
 _explore_past_the_first_finding()
+# An implementation's worker grown past this resident size is replaced before the next test (a
+# framework's caches: JAX's adapter reached 3.4 GB within five minutes of a thorough run, two
+# xdist workers side by side): what it keeps between calls must not exhaust the machine.
+WORKER_RSS_LIMIT = 3 << 30
 # A backstop per test (pytest-timeout, thread method: it ends the process with a stack dump);
 # hanging implementation calls are cut off much sooner, per call, by --call-timeout.
 TIMEOUTS = {"dev": 900, "ci": 900, "thorough": 7200, "mutation": 900, "replay": 900}
@@ -473,6 +477,16 @@ def _order(item) -> int:
     return FAMILIES.index(family) if family in FAMILIES else -2
 
 
+def replace_if_large(impl) -> bool:
+    """Before a test (never within an example): stop an implementation's worker grown past
+    WORKER_RSS_LIMIT; its next call starts a new one."""
+    worker = getattr(impl, "worker", None)
+    if worker is None or worker.resident_bytes() <= WORKER_RSS_LIMIT:
+        return False
+    worker.stop()
+    return True
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     from convcheck import capabilities
@@ -480,6 +494,7 @@ def pytest_runtest_call(item):
     from convcheck.repro import Recorder
 
     impl = item.callspec.params.get("impl") if hasattr(item, "callspec") else None
+    replace_if_large(impl)
     capabilities.activate(getattr(impl, "space", capabilities.FULL))
     CrashLimit.seen = 0
     Stats.reset()

@@ -87,6 +87,16 @@ class WorkerClient:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def resident_bytes(self) -> int:
+        """The worker's resident memory (Linux /proc; 0 where none runs or that cannot be read)."""
+        if not self.alive():
+            return 0
+        try:
+            with open(f"/proc/{self.process.pid}/statm", encoding="ascii") as fh:
+                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            return 0
+
     def stop(self) -> None:
         if self.process is not None:
             if self.process.poll() is None:

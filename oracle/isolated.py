@@ -22,15 +22,6 @@ RSS_LIMIT = 1536 << 20
 RSS_CHECK_EVERY = 64
 
 
-def resident_bytes(pid: int) -> int:
-    """A process's resident memory (Linux /proc; 0 where that cannot be read)."""
-    try:
-        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 class EngineFailed(Exception):
     """The engine raised, died or hung on a call: it gives no answer for this input."""
 
@@ -96,8 +87,7 @@ class IsolatedEngine:
 
     def _recycle_if_large(self) -> None:
         self._calls += 1
-        process = self._client.process
-        if self._calls % RSS_CHECK_EVERY == 0 and process is not None and resident_bytes(process.pid) > RSS_LIMIT:
+        if self._calls % RSS_CHECK_EVERY == 0 and self._client.resident_bytes() > RSS_LIMIT:
             self._client.stop()
             self.recycled += 1
 

@@ -266,3 +266,22 @@ def test_the_suites_own_transport_error_is_not_the_implementations_finding():
         remote = Remote(SimpleNamespace(worker=BrokenTransport(error)), "zero_pad")
         with pytest.raises(type(error), match="transport"):
             call(remote, "zero_pad", np.zeros((1, 1, 1, 1)), 1)
+
+
+@pytest.mark.parametrize(("limit", "replaced"), [(0, True), (1 << 50, False)])
+def test_a_worker_grown_past_its_size_limit_is_replaced_before_the_next_test(monkeypatch, limit, replaced):
+    from convcheck import plugin
+    from convcheck.implementations import isolated
+
+    impl = isolated(str(Path(__file__).parent / "impls" / "independent" / "full_numpy.py"))
+    try:
+        X = np.ones((1, 1, 1, 1))
+        impl.worker.request(("call", "zero_pad", [X, 1]), 60)
+        pid = impl.worker.process.pid
+        monkeypatch.setattr(plugin, "WORKER_RSS_LIMIT", limit)
+        assert plugin.replace_if_large(impl) == replaced
+        assert impl.worker.alive() != replaced
+        assert impl.worker.request(("call", "zero_pad", [X, 1]), 60)[0] == "returned"
+        assert (impl.worker.process.pid != pid) == replaced
+    finally:
+        impl.worker.stop()
