@@ -15,8 +15,8 @@ from typing import Any
 
 ADAPTERS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "adapters")
 CALL_SECONDS = 120.0  # an oracle call, compiling a new shape included
-# XLA keeps every shape it compiled: a JAX engine's worker grew to 1.5 GB within five minutes of
-# a thorough run (its adapter's own worker, under test, to 3.4 GB). A
+# XLA keeps every shape it compiled: a JAX engine's worker grew to 3.3 GB within 14 minutes of a
+# thorough run (its adapter's own worker, under test, to 4.1 GB), still growing. A
 # worker past this resident size is stopped after a call (checked every RSS_CHECK_EVERY calls);
 # the next call starts a new one, which compiles again the shapes it meets.
 RSS_LIMIT = 3 << 30
