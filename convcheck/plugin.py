@@ -843,6 +843,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for impl in config._convcheck_impls:
         for name, says, source in impl.conventions:
             tr.write_line(f"{impl.name} declares convention {name}: {says} ({source}); results that followed it: {followed.get(name, 0)}")
+    from convcheck.properties.conventions import OPEN
+
+    for name, says, source in OPEN:  # either answer passes, undeclared: say how often the other one was given
+        if followed.get(name):
+            tr.write_line(f"open point {name}: {says} (as {source}); results that followed it: {followed[name]}")
     if unsupported:  # what the checks would have drawn but the implementation declares it lacks: not verified
         tr.write_line("unsupported (drawn outside the declared space, replaced; not verified): "
                       + ", ".join(f"{feature} {n}" for feature, n in sorted(unsupported.items())))

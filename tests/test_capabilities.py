@@ -147,3 +147,43 @@ def test_the_same_difference_undeclared_is_a_failure(tmp_path):
     result, report = _ties_run("ties_split_undeclared", tmp_path)
     assert result.returncode == 1, result.stdout[-3000:]
     assert [f["kind"] for f in report["findings"]] == ["values"], report["findings"]
+
+
+@needs_torch
+def test_torch_itself_takes_either_answer_at_the_open_point_of_nan_meeting_padding():
+    """torch's F.conv2d with its padding argument forms products with padding elements or not,
+    depending on its path: float64 does (as zero_pad-then-multiply: NaN), float32 with pad
+    'same' does not (conv_skips_padding; found by `convcheck oracles`). Over fuzzed NaN / inf
+    cases its result is always one of the two answers, never a third."""
+    import torch
+    import torch.nn.functional as F
+    from hypothesis import HealthCheck, given, settings
+
+    from convcheck.oracle import torch_ops as T
+    from convcheck.oracle.tolerances import tolerance
+    from convcheck.properties import strategies as S
+    from convcheck.properties.conventions import OPEN, followed
+
+    def torch_Z(A, W, pad, dtype, stride=1):
+        a = torch.tensor(A.transpose(0, 3, 1, 2).copy(), dtype=dtype)
+        w = torch.tensor(W.transpose(3, 2, 0, 1).copy(), dtype=dtype)
+        return F.conv2d(a, w, stride=stride, padding=pad).numpy().transpose(0, 2, 3, 1)
+
+    A, W = np.zeros((2, 1, 1, 1)), np.array([np.nan, -0.13, 0.64]).reshape(1, 3, 1, 1)
+    args = (A, W, None, {"stride": 1, "pad": "same"})
+    assert followed(OPEN, "conv_forward", "Z", args, torch_Z(A, W, "same", torch.float32)) == "conv_skips_padding"
+    assert followed(OPEN, "conv_forward", "Z", args, torch_Z(A, W, "same", torch.float64)) is None  # NaN: the tutorial's answer
+
+    @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(S.conv_cases(api="tutorial", kinds=S.SPECIAL_KINDS, dtypes=(np.dtype(np.float32),)))
+    def check(case):
+        A, W, hp = case.A_prev.astype(np.float64), case.W.astype(np.float64), {**case.hparameters, "pad": int(case.hparameters["pad"])}
+        Z = torch_Z(A, W, hp["pad"], torch.float32, int(hp["stride"]))
+        if followed(OPEN, "conv_forward", "Z", (A, W, None, hp), Z) is not None:
+            return
+        tutorial = T.conv_forward(A, W, None, stride=int(hp["stride"]), pad=hp["pad"])
+        M = T.conv_forward(np.abs(A), np.abs(W), None, stride=int(hp["stride"]), pad=hp["pad"])
+        tol = tolerance(M, int(np.prod(W.shape[:3])), np.float32)
+        assert np.array_equal(np.isnan(Z), np.isnan(tutorial)) and np.all((np.abs(Z - tutorial) <= tol) | (Z == tutorial) | np.isnan(Z))
+
+    check()
