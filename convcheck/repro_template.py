@@ -358,6 +358,50 @@ def torch_outputs(function, args, route=None):
     return {"a": a.grad.numpy()[0, 0]}
 
 
+def conv_skipping_padding(function, args, absolute=False):
+    """The other answer at the contract's open point of NaN / inf meeting padding: conv_forward's
+    Z (or conv_backward's dW) with no product formed with a padding element, as torch's float32
+    F.conv2d with its padding argument computes it; NumPy, float64. absolute: the same sums of
+    absolute values (the magnitude of the computation)."""
+    import numpy as np
+
+    def pair(v):
+        return (int(v[0]), int(v[1])) if isinstance(v, (list, tuple)) else (int(v), int(v))
+
+    dZ, (A, W, b, hp) = (None, args) if function == "conv_forward" else args
+    A, W, dZ = (None if x is None else np.abs(np.asarray(x, np.float64)) if absolute else np.asarray(x, np.float64) for x in (A, W, dZ))
+    (kh, kw, cg, n_C), groups = W.shape, int(hp.get("groups", 1))
+    ng, stride, dilation = n_C // groups, pair(hp["stride"]), pair(hp.get("dilation", 1))
+    if hp["pad"] == "same":
+        totals = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
+        pads = tuple((t // 2, t - t // 2) for t in totals)
+    else:
+        pads = tuple(pair(p) for p in pair(0 if hp["pad"] == "valid" else hp["pad"]))
+    m, H, W_in, _ = A.shape
+    out = [(n + sum(p) - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in zip((H, W_in), pads, dilation, (kh, kw), stride)]
+    result = np.zeros((m, *out, n_C)) if dZ is None else np.zeros(W.shape)
+    for h in range(out[0]):
+        for w in range(out[1]):
+            for ki in range(kh):
+                r = h * stride[0] - pads[0][0] + ki * dilation[0]
+                for kj in range(kw):
+                    c = w * stride[1] - pads[1][0] + kj * dilation[1]
+                    if not (0 <= r < H and 0 <= c < W_in):
+                        continue  # a padding element: no product
+                    for g in range(groups):  # products summed explicitly: a BLAS may skip a zero times NaN
+                        a, cols = A[:, r, c, g * cg:(g + 1) * cg, None], slice(g * ng, (g + 1) * ng)
+                        if dZ is None:
+                            result[:, h, w, cols] += (a * W[ki, kj, :, cols]).sum(axis=1)
+                        else:
+                            result[ki, kj, :, cols] += (a * dZ[:, h, w, None, cols]).sum(axis=0)
+    if dZ is None and b is not None:
+        result += np.abs(np.asarray(b, np.float64)).reshape(-1) if absolute else np.asarray(b, np.float64).reshape(-1)
+    return result
+
+
+OPEN_POINT_OUTPUTS = {("conv_forward", "Z"), ("conv_backward", "dW")}  # where conv_skipping_padding is the other answer
+
+
 # ---- running the check ---------------------------------------------------------------------
 
 
@@ -699,11 +743,24 @@ def run_case(case, arrays, module, plot=None, caller=None, poisoned=True, poison
                 try:
                     compare(f"{function}: {name} vs {oracle}", outputs[name], expected[name], tol, case["dtype"])
                 except Mismatch as exc:
-                    raise Mismatch(f"{exc}{poison_note(outputs[name], expected[name], POISON) if poisoner else ''}") from None
+                    if not follows_open_point(function, name, args, outputs[name], tol, case["dtype"]):
+                        raise Mismatch(f"{exc}{poison_note(outputs[name], expected[name], POISON) if poisoner else ''}") from None
         finally:
             if plot:
                 draw(plot, function, outputs, expected, oracle)
     check_declared(function, outputs, declared, dtypes=True)
+
+
+def follows_open_point(function, name, args, actual, tol, dtype):
+    """Whether `actual` is the other allowed answer where NaN / inf meets padding: the suite passes
+    it (properties/conventions.py: OPEN), so the replay does."""
+    if (function, name) not in OPEN_POINT_OUTPUTS:
+        return False
+    try:
+        compare(name, actual, conv_skipping_padding(function, args), tol, dtype)
+    except Mismatch:
+        return False
+    return True
 
 
 def check_declared(function, outputs, declared, dtypes):

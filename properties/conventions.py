@@ -22,6 +22,7 @@ import numpy as np
 
 from convcheck.oracle.tolerances import tolerance
 from convcheck.reference import params
+from convcheck.repro_template import conv_skipping_padding
 
 
 def _max_windows(A: np.ndarray, hparameters: dict, fill: float):
@@ -71,49 +72,17 @@ def _zero_padded_max_forward(args, absolute=False) -> np.ndarray | None:
     return np.abs(out) if absolute else out
 
 
-def _taps(geometry, axis: int, o: int, size: int):
-    """(kernel index, input index) of output position o's taps along `axis` on real elements."""
-    return [(k, i) for k, i in enumerate(geometry.taps(axis, o)) if 0 <= i < size]
-
-
 def _conv_skipping_padding(args, absolute=False) -> np.ndarray:
     """conv_forward's Z with no product formed with a padding element: a NaN or inf of W that
-    meets only padding adds nothing (torch's F.conv2d with its padding argument; XLA)."""
-    A, W, b, hparameters = args
-    call = params.parse_conv(A, W, b, hparameters)
-    A, W = (np.abs(np.asarray(x, np.float64)) if absolute else np.asarray(x, np.float64) for x in (A, W))
-    m, H, W_in, _ = A.shape
-    cg, n_C = W.shape[2], W.shape[3]
-    ng = n_C // call.groups
-    Z = np.zeros((m, *call.geometry.out, n_C))
-    for h in range(call.geometry.out[0]):
-        for w in range(call.geometry.out[1]):
-            for ki, r in _taps(call.geometry, 0, h, H):
-                for kj, c in _taps(call.geometry, 1, w, W_in):
-                    for g in range(call.groups):  # products summed explicitly: a BLAS may skip a zero times NaN
-                        Z[:, h, w, g * ng:(g + 1) * ng] += (A[:, r, c, g * cg:(g + 1) * cg, None] * W[ki, kj, :, g * ng:(g + 1) * ng]).sum(axis=1)
-    if b is not None:
-        Z += np.abs(np.asarray(b, np.float64)).reshape(-1) if absolute else np.asarray(b, np.float64).reshape(-1)
-    return Z
+    meets only padding adds nothing (torch's float32 F.conv2d with its padding argument; XLA).
+    One computation, the replay's (repro.py checks the same open point)."""
+    return conv_skipping_padding("conv_forward", args, absolute)
 
 
 def _weight_gradient_skipping_padding(args, absolute=False) -> np.ndarray:
     """conv_backward's dW with no product formed with a padding element: a NaN or inf of dZ at a
     window over padding adds nothing to the weights it meets there."""
-    dZ, (A, W, b, hparameters) = args
-    call = params.parse_conv(A, W, b, hparameters)
-    A, dZ = (np.abs(np.asarray(x, np.float64)) if absolute else np.asarray(x, np.float64) for x in (A, dZ))
-    m, H, W_in, _ = A.shape
-    cg, n_C = np.shape(W)[2], np.shape(W)[3]
-    ng = n_C // call.groups
-    dW = np.zeros(np.shape(W))
-    for h in range(call.geometry.out[0]):
-        for w in range(call.geometry.out[1]):
-            for ki, r in _taps(call.geometry, 0, h, H):
-                for kj, c in _taps(call.geometry, 1, w, W_in):
-                    for g in range(call.groups):
-                        dW[ki, kj, :, g * ng:(g + 1) * ng] += (A[:, r, c, g * cg:(g + 1) * cg, None] * dZ[:, h, w, None, g * ng:(g + 1) * ng]).sum(axis=0)
-    return dW
+    return conv_skipping_padding("conv_backward", args, absolute)
 
 
 @dataclass(frozen=True)

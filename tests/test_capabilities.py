@@ -174,6 +174,15 @@ def test_torch_itself_takes_either_answer_at_the_open_point_of_nan_meeting_paddi
     assert followed(OPEN, "conv_forward", "Z", args, torch_Z(A, W, "same", torch.float32)) == "conv_skips_padding"
     assert followed(OPEN, "conv_forward", "Z", args, torch_Z(A, W, "same", torch.float64)) is None  # NaN: the tutorial's answer
 
+    # the weight gradient likewise (the campaign's case): float32 skips, float64 forms the product
+    A, W, dZ = np.zeros((2, 1, 1, 1)), np.zeros((1, 2, 1, 1)), np.array([np.nan, -0.13]).reshape(2, 1, 1, 1)
+    for dtype, answer in ((torch.float32, "conv_weight_gradient_skips_padding"), (torch.float64, None)):
+        w = torch.tensor(W.transpose(3, 2, 0, 1).copy(), dtype=dtype, requires_grad=True)
+        out = F.conv2d(torch.tensor(A.transpose(0, 3, 1, 2).copy(), dtype=dtype), w, stride=2, padding=(0, 1))
+        out.backward(torch.tensor(dZ.transpose(0, 3, 1, 2).copy(), dtype=dtype))
+        dW = w.grad.numpy().transpose(2, 3, 1, 0)
+        assert followed(OPEN, "conv_backward", "dW", (dZ, (A, W, None, {"stride": 2, "pad": (0, 1)})), dW) == answer, dtype
+
     @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(S.conv_cases(api="tutorial", kinds=S.SPECIAL_KINDS, dtypes=(np.dtype(np.float32),)))
     def check(case):

@@ -334,3 +334,24 @@ def test_a_worker_that_dies_or_hangs_while_poisoning_is_replaced_and_the_replay_
         R.run_case(case, arrays, None, caller=_through_worker(impl), poisoner=_poison_in_worker(impl))
     finally:
         impl.worker.stop()
+
+
+@needs_torch
+@pytest.mark.parametrize(("returned", "exit_status"), [
+    ("np.where(np.arange(9).reshape(1, 3, 3, 1) == 4, np.nan, 0.0)", 0),  # no product with padding: the open point's other answer
+    ("np.full((1, 3, 3, 1), np.nan)", 0),  # zero_pad-then-multiply: torch's float64 answer
+    ("np.zeros((1, 3, 3, 1))", 1),  # the real product 0 x NaN dropped too: neither answer
+])
+def test_a_replay_accepts_either_answer_where_nan_meets_padding(tmp_path, returned, exit_status):
+    """W = NaN (1 x 1), pad 1 over a 1 x 1 input: the eight outputs over padding alone are NaN
+    (products with the padding formed) or 0 (not formed), as the suite allows; the centre is NaN."""
+    impl = tmp_path / "impl.py"
+    impl.write_text(f"import numpy as np\ndef conv_forward(A, W, b, hp):\n    return {returned}, (A, W, b, hp)\n")
+    folder = _folder(tmp_path)
+    np.savez(folder / "arrays.npz", arg0=np.zeros((1, 1, 1, 1)), arg1=np.full((1, 1, 1, 1), np.nan), tol__Z=np.zeros((1, 3, 3, 1)))
+    _edit_case(folder, lambda c: c.update(
+        schema=R.SCHEMA, function="conv_forward", oracle="F.conv2d", outputs=["Z"], declared=None, dtype="float64",
+        args=[{"array": ["arg0", "contiguous"]}, {"array": ["arg1", "contiguous"]}, {"none": None},
+              {"dict": [["stride", {"int": 1}], ["pad", {"int": 1}]]}]))
+    result = _run(folder, "--impl", str(impl))
+    assert result.returncode == exit_status, (result.stdout, result.stderr)
