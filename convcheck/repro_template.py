@@ -376,7 +376,8 @@ def conv_skipping_padding(function, args, absolute=False):
         totals = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
         pads = tuple((t // 2, t - t // 2) for t in totals)
     else:
-        pads = tuple(pair(p) for p in pair(0 if hp["pad"] == "valid" else hp["pad"]))
+        pad = 0 if hp["pad"] == "valid" else hp["pad"]
+        pads = tuple(pair(p) for p in (pad if isinstance(pad, (list, tuple)) else (pad, pad)))  # (ph, pw) or per side
     m, H, W_in, _ = A.shape
     out = [(n + sum(p) - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in zip((H, W_in), pads, dilation, (kh, kw), stride)]
     result = np.zeros((m, *out, n_C)) if dZ is None else np.zeros(W.shape)

@@ -196,3 +196,32 @@ def test_torch_itself_takes_either_answer_at_the_open_point_of_nan_meeting_paddi
         assert np.array_equal(np.isnan(Z), np.isnan(tutorial)) and np.all((np.abs(Z - tutorial) <= tol) | (Z == tutorial) | np.isnan(Z))
 
     check()
+
+
+@needs_torch
+def test_the_padding_skipping_answer_is_the_convolution_where_every_value_is_finite():
+    """conv_skipping_padding's geometry over the whole space (every pad form, dilation, groups,
+    strides): with finite values it is torch's convolution and weight gradient."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from convcheck.oracle import torch_ops as T
+    from convcheck.oracle.tolerances import tolerance
+    from convcheck.properties import strategies as S
+    from convcheck.repro_template import conv_skipping_padding
+
+    @settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(S.conv_cases(api="full", dtypes=(np.dtype(np.float64),)), st.data())
+    def check(case, data):
+        A, W, b, hp = case.A_prev, case.W, case.b, case.hparameters
+        dZ = data.draw(S.gradients_for(S.conv_output_shape(case), np.dtype(np.float64)))
+        Z = T.conv_forward(A, W, b, **hp)
+        n = int(np.prod(W.shape[:3])) + 1
+        got = conv_skipping_padding("conv_forward", (A, W, b, hp))
+        np.testing.assert_array_less(np.abs(got - Z), tolerance(conv_skipping_padding("conv_forward", (A, W, b, hp), True), n, np.float64) + 1e-300)
+        dW = T.conv_backward(dZ, A, W, b, **hp)[1]
+        got = conv_skipping_padding("conv_backward", (dZ, (A, W, b, hp)))
+        magnitude = conv_skipping_padding("conv_backward", (dZ, (A, W, b, hp)), True)
+        np.testing.assert_array_less(np.abs(got - dW), tolerance(magnitude, int(np.prod(dZ.shape[:3])), np.float64) + 1e-300)
+
+    check()
