@@ -261,7 +261,8 @@ def _recorded_route_folder(tmp_path, answer) -> Path:
                                      R.decode(case["args"][2], arrays), R.decode(case["args"][3], arrays)),
                       tol__Z=np.float64(1e-12))
     np.savez(folder / "arrays.npz", **arrays)
-    _edit_case(folder, lambda c: c.update(oracle="jax", outputs=["Z"]))
+    # The corpus case recorded a raise; as a route's finding it is a mismatch of values.
+    _edit_case(folder, lambda c: c.update(oracle="jax", outputs=["Z"], mismatch={"kind": "values", "message": "[values] conv_forward: Z"}))
     return folder
 
 
@@ -271,11 +272,29 @@ def _loops_Z(*args):
     return loops.conv_forward(*args)[0]
 
 
-@pytest.mark.parametrize(("answer", "exit_status"), [(_loops_Z, 0), (lambda *args: _loops_Z(*args) + 0.5, 1), (None, 125)])
+def _loops_Z_off_by_half(*args):
+    return _loops_Z(*args) + 0.5
+
+
+OFF_BY_HALF = """
+from convcheck.reference.loops import *
+from convcheck.reference import loops
+
+
+def conv_forward(A_prev, W, b, hparameters):
+    Z, cache = loops.conv_forward(A_prev, W, b, hparameters)
+    return Z + 0.5, cache
+"""
+
+
+@pytest.mark.parametrize(("answer", "exit_status"), [(_loops_Z, 1), (_loops_Z_off_by_half, 0), (None, 125)])
 def test_a_case_of_another_engines_route_replays_against_its_recorded_answer(tmp_path, answer, exit_status):
-    """torch agrees with the loops reference here; only the recorded answer decides (and a case
-    that lacks it cannot run): needs no torch, and no JAX."""
-    result = _run(_recorded_route_folder(tmp_path, answer), "--impl", "convcheck.reference.loops")
+    """The implementation is the loops reference's convolution plus 0.5: wrong by torch, right by
+    a recorded answer equal to it -- only the recorded answer decides (and a case that lacks it
+    cannot run): needs no torch, and no JAX."""
+    implementation = tmp_path / "off_by_half.py"
+    implementation.write_text(OFF_BY_HALF)
+    result = _run(_recorded_route_folder(tmp_path, answer), "--impl", str(implementation))
     assert result.returncode == exit_status, (result.stdout, result.stderr)
     if exit_status == 1:
         assert "vs jax (its answer as recorded)" in result.stdout, result.stdout
