@@ -55,7 +55,8 @@ FUNCTIONS = (
     "zero_pad", "conv_single_step", "conv_forward", "conv_backward",
     "pool_forward", "create_mask_from_window", "distribute_value", "pool_backward",
 )
-CHECKS = ("oracle", "contract", "gradient")
+# "adjoint": a law with no oracle, conv_backward against the implementation's own forward (run_adjoint)
+CHECKS = ("oracle", "contract", "gradient", "adjoint")
 LAYOUTS = ("contiguous", "strided_view", "fortran", "read_only")
 CASE_KEYS = {
     "schema": str, "function": str, "check": str, "family": str, "oracle": (str, type(None)),
@@ -730,6 +731,8 @@ def run_case(case, arrays, module, plot=None, caller=None, poisoned=True, poison
         poisoner(case, args, POISON)
     if case["check"] == "gradient":
         return run_gradient(case, arrays, module, args, strict, caller)
+    if case["check"] == "adjoint":
+        return run_adjoint(case, arrays, module, args, strict, caller)
     result = caller(module, function, args, case["valid"], strict=strict)
     if case["valid"] is False or result is REJECTED:
         return
@@ -809,6 +812,34 @@ def run_gradient(case, arrays, module, args, strict, caller):
     rhs = float(np.sum(grad * v))
     if not abs(lhs - rhs) <= g["tolerance"]:
         raise Mismatch(f"[values] {g['wrt']}: central differences give {lhs!r}, the backward {rhs!r} (tolerance {g['tolerance']:.3g})")
+
+
+def run_adjoint(case, arrays, module, args, strict, caller):
+    """The adjoint law on the recorded conv_backward(y, cache): <conv(A_prev) - b, y> equals
+    <A_prev, dA_prev(y)> and <W, dW(y)>, and db equals the sum of y over m, h, w; conv(A_prev) is
+    the implementation's own conv_forward on the cache. Tolerances as recorded (tol__NAME)."""
+    import numpy as np
+
+    _require(case["function"] == "conv_backward" and len(args) == 2, "case.json: an adjoint case replays conv_backward(dZ, cache)")
+    y, cache = args
+    _require(isinstance(y, np.ndarray) and isinstance(cache, (list, tuple)) and len(cache) == 4, "case.json: bad adjoint call")
+    _require(all(f"tol__{name}" in arrays for name in case["outputs"]), "arrays.npz lacks the law's tolerances")
+    A_prev, W, b, _ = cache
+    Z = named_outputs("conv_forward", caller(module, "conv_forward", list(cache), True, strict=strict))["Z"]
+    grads = named_outputs("conv_backward", caller(module, "conv_backward", args, True, strict=strict))
+    declared = case["declared"] or []
+    check_declared("conv_backward", grads, declared, dtypes=False)
+    if not isinstance(Z, np.ndarray) or Z.shape != y.shape:
+        raise Mismatch(f"[shape] conv_forward: Z has shape {getattr(Z, 'shape', type(Z).__name__)}, the upstream gradient {y.shape}")
+    lhs = np.sum((Z.astype(np.float64) - (0.0 if b is None else b)) * y)
+    for name, x in (("dA_prev", A_prev), ("dW", W)):
+        if name in case["outputs"]:
+            inner = np.sum(x * np.asarray(grads[name], dtype=np.float64))
+            compare(f"<{name[1:]}, conv_backward's {name}(y)> vs <conv(A_prev) - b, y>", inner, lhs, arrays[f"tol__{name}"], None)
+    if "db" in case["outputs"] and b is not None:
+        want = y.sum(axis=(0, 1, 2)).reshape(np.shape(b))
+        compare("db vs sum of dZ over m, h, w", grads["db"], want, arrays["tol__db"], None)  # dtypes: declared
+    check_declared("conv_backward", grads, declared, dtypes=True)
 
 
 def draw(path, function, outputs, expected, oracle):

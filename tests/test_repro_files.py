@@ -374,3 +374,55 @@ def test_a_replay_accepts_either_answer_where_nan_meets_padding(tmp_path, return
               {"dict": [["stride", {"int": 1}], ["pad", {"int": 1}]]}]))
     result = _run(folder, "--impl", str(impl))
     assert result.returncode == exit_status, (result.stdout, result.stderr)
+
+
+DOUBLED_DA = """
+from convcheck.reference.loops import *
+from convcheck.reference import loops
+
+
+def conv_backward(dZ, cache):
+    dA_prev, dW, db = loops.conv_backward(dZ, cache)
+    return 2 * dA_prev, dW, db
+"""
+
+DOUBLED_CONV = DOUBLED_DA + """
+
+def conv_forward(A_prev, W, b, hparameters):
+    Z, cache = loops.conv_forward(A_prev, W, b, hparameters)
+    return 2 * Z - b, cache
+
+
+def conv_backward(dZ, cache):
+    dA_prev, dW, db = loops.conv_backward(dZ, cache)
+    return 2 * dA_prev, 2 * dW, db
+"""
+
+
+@pytest.fixture(scope="module")
+def adjoint_finding(tmp_path_factory) -> Path:
+    """The repro folder of the adjoint law's finding on a conv_backward whose dA_prev is doubled."""
+    root = tmp_path_factory.mktemp("adjoint")
+    (root / "doubled_dA.py").write_text(DOUBLED_DA)
+    report = root / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "convcheck.cli", "verify", str(root / "doubled_dA.py"), "--family", "metamorphic",
+         "--check", "test_conv_backward_is_adjoint*", "--report-json", str(report), "--repro-dir", str(root / "repros")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    (finding,) = json.loads(report.read_text())["findings"]
+    return Path(finding["repro"])
+
+
+@pytest.mark.parametrize(("implementation", "exit_status"), [(DOUBLED_DA, 1), (DOUBLED_CONV, 0), ("from convcheck.reference.loops import *", 0)])
+def test_an_adjoint_law_finding_replays_against_the_implementations_own_forward(tmp_path, adjoint_finding, implementation, exit_status):
+    """The doubled dA_prev breaks the adjoint law, and its folder replays it (exit 1). The law has
+    no oracle: an implementation that doubles conv - b and both its gradients keeps it (exit 0),
+    as does the loops reference. Needs no torch."""
+    assert R.load_case(str(adjoint_finding))["check"] == "adjoint"
+    (tmp_path / "under_test.py").write_text(implementation)
+    replay = _run(adjoint_finding, "--impl", str(tmp_path / "under_test.py"))
+    assert replay.returncode == exit_status, (replay.stdout, replay.stderr)
+    if exit_status:
+        assert "dA_prev" in replay.stdout and "vs <conv(A_prev) - b, y>" in replay.stdout, replay.stdout

@@ -84,7 +84,7 @@ def test_suite_catches_zoo_member(member, tmp_path):
         _assert_minimal_text_cnn(result.stdout, {**DEFAULT_BOUNDS, **_member_constant(member, "SHRINK_BOUNDS", {})})
         return
     if T is None and not failed[0]["repros"]:
-        return  # caught by a metamorphic law, which has no standalone replay
+        return  # caught by a metamorphic law without a standalone replay (only the adjoint law has one)
     folder = Path(failed[0]["repros"][0])
     if T is not None:  # a replay on the fixed reference compares with torch
         _replays(folder, tmp_path)
