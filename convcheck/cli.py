@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
         "matrix", help="run IMPL in the tox envs of this checkout; print env x check family -> pass / FAIL / skip"))
     findings_table.add_arguments(sub.add_parser(
         "findings-table", help="the findings of --report-json files (one per framework run) as one Markdown table"))
+    findings_table.add_keep_arguments(sub.add_parser(
+        "findings-keep", help="copy a --report-json run's repro folders and report into a folder to commit"))
     oracles_campaign.add_arguments(sub.add_parser(
         "oracles", help="fuzz torch against JAX and the loops reference; print each disagreement: a known oracle defect, or new"))
     text_cnn_train.add_arguments(sub.add_parser(
@@ -170,6 +172,7 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # argparse: 2 for a wrong command line, 0 for --help
         return int(exc.code or 0)
     commands = {"verify": verify, "repro": replay, "promote": promote, "matrix": matrix.main, "findings-table": findings_table.main,
+                "findings-keep": findings_table.keep,
                 "oracles": oracles_campaign.run,
                 "text-cnn-train": text_cnn_train.main}
     return commands[args.command](args)

@@ -12,6 +12,14 @@ with how many results followed it. A finding (framework, class, rule) that sever
 hold -- a ci run's and a campaign's shards' -- gets the row of the first report given. With --replay each finding's case is replayed (convcheck repro) and its row says
 whether it reproduces (exit 1). Exit status 0, or 2 when a report cannot
 be read or records an internal error of the suite -- a table of a broken run would be a forged one.
+A relative repro path is read from the report's own folder.
+
+    convcheck findings-keep REPORT.json DEST
+
+keeps a run's findings: each finding's repro folder (case.json and arrays.npz, or example.txt for
+a finding with no standalone case) is copied into DEST, and DEST/report.json is the report with
+its repro paths pointing there (relative to DEST), so that DEST can be committed and tabled on
+another machine.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -45,6 +54,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("reports", nargs="+", help="--report-json files of convcheck verify runs")
     parser.add_argument("--replay", action="store_true",
                         help="replay each finding's case (convcheck repro, with this Python) and say in its row whether it reproduces (exit 1)")
+
+
+def add_keep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("report", help="--report-json file of a convcheck verify run")
+    parser.add_argument("dest", help="folder to keep the findings in (created; its report.json is replaced)")
+
+
+KEPT_FILES = (("case.json", "arrays.npz"), ("example.txt",))  # a standalone case, or the example only
+
+
+def _read_report(path: str) -> dict | None:
+    """The report at `path`, or None (and why, on stderr) when it cannot be read or records an
+    internal error of the suite."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            report = json.load(fh)
+        report["rows"], report["findings"]  # noqa: B018 - a report of the current schema
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"convcheck: cannot read {path}: {exc}", file=sys.stderr)
+        return None
+    internal = [k for r in report["rows"] for k in r.get("kinds", []) if k.startswith("internal error")]
+    if internal:
+        print(f"convcheck: {path} records an internal error of the suite ({internal[0]}): not the findings of a run", file=sys.stderr)
+        return None
+    return report
+
+
+def _repro_path(report_path: str, repro: str) -> str:
+    return repro if not repro or os.path.isabs(repro) else os.path.join(os.path.dirname(os.path.abspath(report_path)), repro)
+
+
+def keep(args: argparse.Namespace) -> int:
+    report = _read_report(args.report)
+    if report is None:
+        return 2
+    os.makedirs(args.dest, exist_ok=True)
+    kept = {}
+    for f in report["findings"]:
+        source = _repro_path(args.report, f.get("repro") or "")
+        if not source:
+            continue
+        files = next((names for names in KEPT_FILES if all(os.path.isfile(os.path.join(source, n)) for n in names)), None)
+        if files is None:
+            print(f"convcheck findings-keep: {source} holds neither a case nor an example: not kept", file=sys.stderr)
+            return 2
+        name = os.path.basename(os.path.normpath(source))
+        target = os.path.join(args.dest, name)
+        shutil.rmtree(target, ignore_errors=True)
+        os.makedirs(target)
+        for n in files:
+            shutil.copyfile(os.path.join(source, n), os.path.join(target, n))
+        kept[name] = f["repro"] = name
+    for row in report["rows"]:  # a row's repros: its findings' folders (those of findings joined into others are not kept)
+        row["repros"] = [kept[n] for n in (os.path.basename(os.path.normpath(p)) for p in row.get("repros", [])) if n in kept]
+    with open(os.path.join(args.dest, "report.json"), "w", encoding="utf-8") as fh:
+        json.dump(report, fh, indent=2)
+    print(f"kept {len(kept)} findings in {args.dest}")
+    return 0
 
 
 def replays(folder: str) -> str:
@@ -96,9 +163,10 @@ def rows(report: dict, path: str, replay: bool = False) -> list[tuple[tuple, str
     for f in report.get("findings", []):
         impl = impls.get(f.get("implementation"), {})
         framework = " ".join(impl.get("framework") or []) or f.get("implementation", "?")
-        repro = _shown_path(f.get("repro") or "") or "-"
-        if replay and f.get("repro"):
-            repro += f" ({replays(f['repro'])})"
+        folder = _repro_path(path, f.get("repro") or "")
+        repro = _shown_path(folder) or "-"
+        if replay and folder:
+            repro += f" ({replays(folder)})"
         out.append(((framework, f["kind"], f["rule"]), "| " + " | ".join(_cell(c) for c in (
             framework, CLASSES.get(f["kind"], f["kind"]), f["rule"], f"`{shrunk_example(f)}`" if shrunk_example(f) else "-",
             _differed(f), repro)) + " |"))
@@ -126,17 +194,8 @@ def main(args: argparse.Namespace) -> int:
     lines = ["| framework | class | rule broken | minimal example (as shrunk) | what differed | repro |", "|---|---|---|---|---|---|"]
     seen: set = set()
     for path in args.reports:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                report = json.load(fh)
-            report["rows"], report["findings"]  # noqa: B018 - a report of the current schema
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            print(f"convcheck findings-table: cannot read {path}: {exc}", file=sys.stderr)
-            return 2
-        internal = [k for r in report["rows"] for k in r.get("kinds", []) if k.startswith("internal error")]
-        if internal:
-            print(f"convcheck findings-table: {path} records an internal error of the suite ({internal[0]}): no table of a broken run",
-                  file=sys.stderr)
+        report = _read_report(path)
+        if report is None:
             return 2
         for key, line in rows(report, path, args.replay):
             if key not in seen:  # the same finding of several runs (ci, then a campaign's shards): the first run's row

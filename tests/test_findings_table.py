@@ -89,3 +89,41 @@ def test_replay_says_whether_each_row_reproduces(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = result.stdout.splitlines()[2:4]
     assert rows[0].endswith("| still (replays (exit 1)) |") and rows[1].endswith("| fixed (DOES NOT REPLAY (exit 0)) |"), rows
+
+
+@needs_torch
+def test_kept_findings_replay_from_their_new_folder_and_table_from_any_directory(tmp_path):
+    """findings-keep copies each finding's case (or its example only) beside a report whose repro
+    paths are relative to it; the table of the kept report replays them from another cwd."""
+    run = tmp_path / "run"
+    shutil.copytree(CASE, run / "still")
+    (run / "law").mkdir()
+    (run / "law" / "example.txt").write_text("the failure and its pytest command")
+    findings = [{**FINDING, "rule": "conv_forward: Z (still)", "repro": str(run / "still")},
+                {**FINDING, "rule": "a law", "repro": str(run / "law")}]
+    rows = [{"function": "conv_forward", "kinds": ["values"], "unsupported": {}, "repros": [str(run / "still"), str(run / "gone")]}]
+    report = _report(run, rows, findings)
+    kept = tmp_path / "kept"
+    result = subprocess.run([sys.executable, "-m", "convcheck.cli", "findings-keep", str(report), str(kept)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    shutil.rmtree(run)
+    data = json.loads((kept / "report.json").read_text())
+    assert [f["repro"] for f in data["findings"]] == ["still", "law"] and data["rows"][0]["repros"] == ["still"], data
+    assert sorted(p.name for p in (kept / "still").iterdir()) == ["arrays.npz", "case.json"]
+    assert [p.name for p in (kept / "law").iterdir()] == ["example.txt"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    table = subprocess.run([sys.executable, "-m", "convcheck.cli", "findings-table", "--replay", str(kept / "report.json")],
+                           capture_output=True, text=True, cwd=elsewhere)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()[2:4]
+    assert lines[0].endswith("| still (replays (exit 1)) |") and lines[1].endswith("| law (no standalone replay: the example only) |"), lines
+
+
+def test_keep_refuses_a_broken_run_and_a_finding_without_its_folder(tmp_path):
+    broken = _report(tmp_path, [{"function": "f", "kinds": ["internal error (ValueError)"], "unsupported": {}}])
+    keep = [sys.executable, "-m", "convcheck.cli", "findings-keep"]
+    assert subprocess.run([*keep, str(broken), str(tmp_path / "k1")], capture_output=True).returncode == 2
+    missing = _report(tmp_path, findings=[{**FINDING, "repro": str(tmp_path / "nowhere")}])
+    result = subprocess.run([*keep, str(missing), str(tmp_path / "k2")], capture_output=True, text=True)
+    assert result.returncode == 2 and "neither a case nor an example" in result.stderr, result.stderr
