@@ -829,12 +829,14 @@ def run_adjoint(case, arrays, module, args, strict, caller):
     grads = named_outputs("conv_backward", caller(module, "conv_backward", args, True, strict=strict))
     declared = case["declared"] or []
     check_declared("conv_backward", grads, declared, dtypes=False)
-    if not isinstance(Z, np.ndarray) or Z.shape != y.shape:
-        raise Mismatch(f"[shape] conv_forward: Z has shape {getattr(Z, 'shape', type(Z).__name__)}, the upstream gradient {y.shape}")
+    for name, value, shape in (("Z", Z, y.shape), ("dA_prev", grads["dA_prev"], A_prev.shape), ("dW", grads["dW"], W.shape)):
+        if not isinstance(value, np.ndarray) or value.shape != shape or value.dtype.kind not in "biuf":
+            what = f"{value.dtype} array of shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+            raise Mismatch(f"[structure] {name}: expected a numeric array of shape {shape}, got {what}")
     lhs = np.sum((Z.astype(np.float64) - (0.0 if b is None else b)) * y)
     for name, x in (("dA_prev", A_prev), ("dW", W)):
         if name in case["outputs"]:
-            inner = np.sum(x * np.asarray(grads[name], dtype=np.float64))
+            inner = np.sum(x * grads[name].astype(np.float64))
             compare(f"<{name[1:]}, conv_backward's {name}(y)> vs <conv(A_prev) - b, y>", inner, lhs, arrays[f"tol__{name}"], None)
     if "db" in case["outputs"] and b is not None:
         want = y.sum(axis=(0, 1, 2)).reshape(np.shape(b))

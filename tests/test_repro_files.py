@@ -415,14 +415,26 @@ def adjoint_finding(tmp_path_factory) -> Path:
     return Path(finding["repro"])
 
 
-@pytest.mark.parametrize(("implementation", "exit_status"), [(DOUBLED_DA, 1), (DOUBLED_CONV, 0), ("from convcheck.reference.loops import *", 0)])
-def test_an_adjoint_law_finding_replays_against_the_implementations_own_forward(tmp_path, adjoint_finding, implementation, exit_status):
-    """The doubled dA_prev breaks the adjoint law, and its folder replays it (exit 1). The law has
-    no oracle: an implementation that doubles conv - b and both its gradients keeps it (exit 0),
-    as does the loops reference. Needs no torch."""
+Z_AS_LIST = DOUBLED_DA + """
+
+def conv_forward(A_prev, W, b, hparameters):
+    Z, cache = loops.conv_forward(A_prev, W, b, hparameters)
+    return Z.tolist(), cache
+"""
+
+
+@pytest.mark.parametrize(("implementation", "exit_status", "says"), [
+    (DOUBLED_DA, 1, "[values] <A_prev, conv_backward's dA_prev(y)> vs <conv(A_prev) - b, y>"),
+    (Z_AS_LIST, 1, "[structure] Z: expected a numeric array"),
+    (DOUBLED_CONV, 0, "passes"),
+    ("from convcheck.reference.loops import *", 0, "passes"),
+])
+def test_an_adjoint_law_finding_replays_against_the_implementations_own_forward(tmp_path, adjoint_finding, implementation, exit_status,
+                                                                                 says):
+    """The doubled dA_prev breaks the adjoint law, and its folder replays it (exit 1), as it does
+    a forward whose Z is no array. The law has no oracle: an implementation that doubles conv - b
+    and both its gradients keeps it (exit 0), as does the loops reference. Needs no torch."""
     assert R.load_case(str(adjoint_finding))["check"] == "adjoint"
     (tmp_path / "under_test.py").write_text(implementation)
     replay = _run(adjoint_finding, "--impl", str(tmp_path / "under_test.py"))
-    assert replay.returncode == exit_status, (replay.stdout, replay.stderr)
-    if exit_status:
-        assert "dA_prev" in replay.stdout and "vs <conv(A_prev) - b, y>" in replay.stdout, replay.stdout
+    assert replay.returncode == exit_status and says in replay.stdout, (replay.stdout, replay.stderr)
