@@ -14,7 +14,7 @@ from convcheck.repro_template import recomputed
 
 from . import conventions
 from . import strategies as S
-from .asserts import CheckFailure, Deferred, assert_close, call_each
+from .asserts import CheckFailure, Deferred, Stats, assert_close, call_each
 from .ops import SECOND_ENGINES, OpSpec, Sample, T, engine_unavailable, route_abstains
 
 
@@ -97,6 +97,39 @@ def subject(op: OpSpec) -> str:
     return f"{function}(mode={mode!r})" + (f" on {', '.join(more)}" if more else "")
 
 
+def declared_convention(impl, function: str, output: str, args, got) -> str | None:
+    """The convention `got` follows: one `impl` declares, or the other answer of an open point
+    (conventions.OPEN); None when it follows none."""
+    allowed = conventions.OPEN + (impl.conventions if impl is not None else ())
+    return conventions.followed(allowed, function, output, args, got)
+
+
+def assert_close_or_convention(impl, function: str, output: str, args, got, expected, tol, what: str) -> None:
+    """assert_close, for a law: a result that differs but follows a convention (declared_convention)
+    of `function`'s `output` on these `args` passes, counted."""
+    deferred, raised, worst = len(Deferred.findings), None, (Stats.worst_ratio, Stats.worst_what)
+    try:
+        assert_close(got, expected, tol, what)
+    except CheckFailure as exc:
+        raised = exc
+    if raised is None and len(Deferred.findings) == deferred:
+        return
+    followed = declared_convention(impl, function, output, args, got)
+    if followed is None:
+        if raised is not None:
+            raise raised
+        return  # non-finite values routed wrongly: deferred
+    _passed_by_convention(followed, deferred, worst)
+
+
+def _passed_by_convention(name: str, deferred: int, worst: tuple) -> None:
+    """A comparison that failed passes as convention `name`: its deferred findings dropped, the
+    test's worst ratio as it was before it (the convention's own comparison is within tolerance)."""
+    del Deferred.findings[deferred:]
+    Stats.worst_ratio, Stats.worst_what = worst
+    convention_followed(name)
+
+
 def check_outputs(op: OpSpec, outputs: dict, expected: dict, sample: Sample, source: str, impl=None) -> None:
     """Each oracle output against the implementation's (already validated by `call`): values
     within the tolerance policy at the coarser of the expected and the returned dtype (a wrong
@@ -108,7 +141,7 @@ def check_outputs(op: OpSpec, outputs: dict, expected: dict, sample: Sample, sou
         got = outputs[name]
         tol = _tolerance(want, coarser(dtype, got.dtype))
         Recorder.record_tolerance(name, tol)
-        deferred, raised = len(Deferred.findings), None
+        deferred, raised, worst = len(Deferred.findings), None, (Stats.worst_ratio, Stats.worst_what)
         try:
             assert_close(got, want.value, tol, f"{op.function}: {name} vs {source}", rule=f"{subject(op)}: {name}",
                          says=(f"{subject(op)} {name}" if len(expected) > 1 else subject(op), source))
@@ -117,11 +150,9 @@ def check_outputs(op: OpSpec, outputs: dict, expected: dict, sample: Sample, sou
         if raised is None and len(Deferred.findings) == deferred:  # within tolerance, NaN where NaN
             continue
         helper = _helper_explains(op, impl, sample, got, tol)
-        allowed = conventions.OPEN + (impl.conventions if impl is not None else ())
-        followed = conventions.followed(allowed, op.function, name, op.args(sample), got)
+        followed = declared_convention(impl, op.function, name, op.args(sample), got)
         if helper is None and followed is not None:  # a declared, documented difference: counted, not a failure
-            del Deferred.findings[deferred:]
-            convention_followed(followed)
+            _passed_by_convention(followed, deferred, worst)
             continue
         if helper is None:
             _annotate([raised] if raised is not None else Deferred.findings[deferred:], op, sample, source, name, got, want.value, tol)
