@@ -121,6 +121,8 @@ class _Encoder:
         kind = type(value)
         if kind is tuple or kind is list:  # the exact containers first: most of what is not a literal
             tree = [self._tags[kind], *(v if type(v) in _LITERALS else self.encode(v, depth + 1) for v in value)]
+        elif kind is np.ndarray and value.dtype.kind in ARRAY_KINDS and not value.dtype.fields:
+            tree = self._array(value)
         else:
             tree = self._tree(value, depth)
         if isinstance(value, _MEMOIZED) and type(tree) is list and tree[0] != "o":
@@ -130,20 +132,25 @@ class _Encoder:
 
     _tags = {tuple: "t", list: "l"}
 
+    def _array(self, x: np.ndarray) -> list:
+        """A plain array of a kind whose bytes are its values."""
+        flags = x.flags
+        if x.size == 0:
+            data, lo, strides = b"", 0, None
+        elif flags.c_contiguous:  # its memory is its C-order bytes
+            data, lo, strides = x.tobytes(), 0, list(x.strides)
+        else:
+            lo, hi = _span(x)
+            data, strides = ctypes.string_at(x.ctypes.data + lo, hi - lo), list(x.strides)
+        self.buffers.append(data)
+        return ["a", len(self.buffers) - 1, x.dtype.str, list(x.shape), strides, -lo, flags.writeable]
+
     def _tree(self, value: Any, depth: int) -> Any:
         if isinstance(value, np.ndarray):
             x = np.asarray(value)  # a subclass (matrix, masked array) as the plain array it holds
             if x.dtype.kind not in ARRAY_KINDS or x.dtype.fields:
                 return ["o", type(value).__name__, _short_repr(value)]
-            if x.size == 0:
-                data, lo, strides = b"", 0, None
-            elif x.flags.c_contiguous:  # its memory is its C-order bytes
-                data, lo, strides = x.tobytes(), 0, list(x.strides)
-            else:
-                lo, hi = _span(x)
-                data, strides = ctypes.string_at(x.ctypes.data + lo, hi - lo), list(x.strides)
-            self.buffers.append(data)
-            return ["a", len(self.buffers) - 1, x.dtype.str, list(x.shape), strides, -lo, bool(x.flags.writeable)]
+            return self._array(x)
         if isinstance(value, np.generic) and value.dtype.kind in ARRAY_KINDS:
             return ["g", value.dtype.str, base64.b64encode(value.tobytes()).decode()]
         if isinstance(value, bool):  # subclasses of the literal types, as the built-in value they hold
@@ -216,23 +223,31 @@ _JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder: json.dumps with 
 
 
 def dumps(value: Any, known: dict | None = None) -> bytes:
-    """One framed message: header length, JSON header ([root node, memo entries]), then each
-    buffer with its length. Arrays and containers whose id is in `known` (argument_paths) cross
-    as a Ref to their path."""
+    """One framed message: its length, then the JSON header's length and the buffers' lengths,
+    the JSON header ([root node, memo entries]) and the buffers. Arrays and containers whose id
+    is in `known` (argument_paths) cross as a Ref to their path."""
     encoder = _Encoder(known)
     root = encoder.encode(value)
     header = _JSON.encode([root, encoder.memo]).encode()
-    parts = [struct.pack("<QQ", len(header), len(encoder.buffers)), header]
-    for data in encoder.buffers:
-        parts += [struct.pack("<Q", len(data)), data]
-    return b"".join(parts)
+    sizes = [len(header), *map(len, encoder.buffers)]
+    body = b"".join([struct.pack(f"<Q{len(sizes)}Q", len(sizes) - 1, *sizes), header, *encoder.buffers])
+    return struct.pack("<Q", len(body)) + body
 
 
 def read_message(read_exactly, args: list | None = None) -> Any:
-    """The next message, reading through read_exactly(n) -> n bytes (EOFError at the end); with
-    `args`, each Ref in it is resolved against them as it is decoded (resolve)."""
-    header_size, count = struct.unpack("<QQ", read_exactly(16))
-    header = json.loads(read_exactly(header_size))
-    buffers = [read_exactly(struct.unpack("<Q", read_exactly(8))[0]) for _ in range(count)]
-    root, memo = header
+    """The next message, reading through read_exactly(n) -> n bytes (EOFError at the end): two
+    reads, its length and the rest; with `args`, each Ref in it is resolved against them as it is
+    decoded (resolve)."""
+    (length,) = struct.unpack("<Q", read_exactly(8))
+    body = memoryview(read_exactly(length))
+    (count,) = struct.unpack_from("<Q", body)
+    sizes = struct.unpack_from(f"<{count + 1}Q", body, 8)
+    at = 8 * (count + 2)
+    ends = [at + sizes[0]]
+    for n in sizes[1:]:
+        ends.append(ends[-1] + n)
+    if ends[-1] != length:
+        raise ValueError(f"a message of {length} bytes whose parts add up to {ends[-1]}")
+    root, memo = json.loads(body[at:ends[0]].tobytes())
+    buffers = [body[start:end] for start, end in zip(ends, ends[1:])]
     return _decode(root, (buffers, memo, args))

@@ -218,8 +218,9 @@ def float_arrays(shape, dtype, kinds=VALUE_KINDS, layouts=LAYOUTS):
 
 
 @cached
-def _extents(lowest):
-    return st.integers(lowest, lowest + 6) | st.just(lowest)
+def _extents(lowest, spread=6):
+    """lowest .. lowest + spread, lowest (the kernel just fits) as often again."""
+    return st.integers(lowest, lowest + spread) | st.just(lowest)
 
 
 @cached
@@ -280,10 +281,12 @@ def _full_conv_hparameters(draw, kernel):
 
 @cached
 @st.composite
-def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3, api="tutorial"):
+def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3, api="tutorial", spread=6,
+               bias_required=False):
     """Tutorial: square f, one int stride, one symmetric int pad. Full: rectangular kernels,
-    groups (depthwise and channel multipliers), dilation, every pad spelling, no bias. Inside
-    the declared space (capabilities.active()): what it lacks is replaced, and counted, as drawn."""
+    groups (depthwise and channel multipliers), dilation, every pad spelling, no bias (unless
+    bias_required). H and W are at most `spread` past the smallest the kernel fits. Inside the
+    declared space (capabilities.active()): what it lacks is replaced, and counted, as drawn."""
     space = active()
     dtype = _declared_dtype(space, "conv", draw(_sampled(dtypes)), dtypes)
     m = draw(st.integers(1, max_batch))
@@ -304,11 +307,11 @@ def conv_cases(draw, dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batc
             hp["groups"] = groups
     (dh, dw) = _pair(hp.get("dilation", 1))
     (top, bottom), (left, right) = conv_pads(hp, (kh, kw))
-    H = draw(_extents(max(1, dh * (kh - 1) + 1 - top - bottom)))
-    W_ = draw(_extents(max(1, dw * (kw - 1) + 1 - left - right)))
+    H = draw(_extents(max(1, dh * (kh - 1) + 1 - top - bottom), spread))
+    W_ = draw(_extents(max(1, dw * (kw - 1) + 1 - left - right), spread))
     A = draw(float_arrays((m, H, W_, c_in), dtype, kinds, layouts))
     W = draw(float_arrays((kh, kw, c_in // groups, n_C), dtype, kinds, layouts))
-    no_bias = space.feature("conv", "no_bias", api == "full" and draw(st.integers(0, 4)) == 0)
+    no_bias = not bias_required and space.feature("conv", "no_bias", api == "full" and draw(st.integers(0, 4)) == 0)
     b = None if no_bias else draw(float_arrays((1, 1, 1, n_C), dtype, kinds, layouts))
     return ConvCase(A, W, b, draw(numpy_ints(hp)))
 
@@ -350,7 +353,9 @@ def _full_pool_hparameters(draw, mode, kernel):
 @cached
 @st.composite
 def pool_cases(draw, modes=("max", "average"), dtypes=DTYPES, kinds=VALUE_KINDS, layouts=LAYOUTS, max_batch=3, max_channels=3,
-               api="tutorial"):
+               api="tutorial", spread=6):
+    """Square windows and one stride (tutorial), or the full space (_full_pool_hparameters); H and
+    W at most `spread` past the smallest the window fits."""
     space = active()
     mode = draw(_sampled(modes))
     if space.op_dtypes(f"{mode}_pool") is None:  # a mode it lacks: another of `modes`, if any
@@ -370,12 +375,12 @@ def pool_cases(draw, modes=("max", "average"), dtypes=DTYPES, kinds=VALUE_KINDS,
         hp = draw(_full_pool_hparameters(mode, kernel))
         (dh, dw), (ph, pw) = _pair(hp.get("dilation", 1)), _pair(hp.get("pad", 0))
         lowest = (max(1, dh * (kernel[0] - 1) + 1 - 2 * ph), max(1, dw * (kernel[1] - 1) + 1 - 2 * pw))
-    H, W_ = draw(_extents(lowest[0])), draw(_extents(lowest[1]))
+    H, W_ = draw(_extents(lowest[0], spread)), draw(_extents(lowest[1], spread))
     if api == "full" and hp.get("ceil_mode"):  # steer the last window to an edge of the ceil rule
         (sh, sw) = _pair(hp["stride"]) if hp["stride"] is not None else kernel
         edge = draw(CEIL_EDGES, label="ceil_mode last window")
         sizes = [
-            [n for n in range(low, low + 7) if edge == "any" or _ceil_last_window(n, d * (k - 1) + 1, s, p) == edge]
+            [n for n in range(low, low + spread + 1) if edge == "any" or _ceil_last_window(n, d * (k - 1) + 1, s, p) == edge]
             for low, k, s, p, d in zip(lowest, kernel, (sh, sw), (ph, pw), (dh, dw))
         ]
         if edge != "any" and any(sizes):  # one axis at the edge is enough; the other stays as drawn

@@ -26,6 +26,8 @@ from convcheck.repro import Recorder
 
 F64 = (np.dtype(np.float64),)
 MAX_JACOBIAN = 64  # full Jacobian mode only for inputs and outputs up to this many elements
+# ... and its cases drawn small, so that few are drawn only to be rejected by that limit
+JACOBIAN_BOUNDS = {"max_batch": 2, "max_channels": 2, "spread": 2}
 
 
 @dataclass(frozen=True, repr=False)
@@ -35,9 +37,10 @@ class GradSpec(S.ShownByRepr):
     name: str
     function: str  # the backward function checked
     requires: tuple
-    samples: Callable  # api -> strategy of ConvCase / PoolCase
+    samples: Callable  # (api, **bounds) -> strategy of ConvCase / PoolCase (bounds: max_batch, max_channels, spread)
     wrt: str  # the argument differentiated: "A_prev", "W" or "b"
     forward: Callable  # (impl, case, [args, ...]) -> [output array, ...]: one round trip to an isolated implementation
+    output_shape: Callable  # case -> the forward output's shape, as the contract declares it
     backward: Callable  # (impl, case, [upstream, ...]) -> [dict argument name -> gradient, ...]
     step: float
     bound: Callable  # (case, args) -> bound on |any element of the forward output|
@@ -95,9 +98,12 @@ GRADS = [
             name=f"conv_backward-d{wrt}",
             function="conv_backward",
             requires=("conv_forward", "conv_backward"),
-            samples=S.cached(lambda api: S.conv_cases(dtypes=F64, kinds=S.VALUE_KINDS, api=api)),
+            # the bias gradient needs a bias: no case without one is drawn for it
+            samples=S.cached(lambda api, wrt=wrt, **bounds: S.conv_cases(dtypes=F64, kinds=S.VALUE_KINDS, api=api,
+                                                                         bias_required=wrt == "b", **bounds)),
             wrt=wrt,
             forward=_conv_forward,
+            output_shape=S.conv_output_shape,
             backward=_conv_backward,
             step=1.0,
             bound=_conv_bound,
@@ -110,11 +116,12 @@ GRADS = [
         function="pool_backward",
         requires=("pool_forward", "pool_backward"),
         # precondition: every window holds a real element (padding-only windows: test_metamorphic)
-        samples=S.cached(lambda api: S.pool_cases(modes=("max",), dtypes=F64, kinds=("distinct",), api=api).filter(
+        samples=S.cached(lambda api, **bounds: S.pool_cases(modes=("max",), dtypes=F64, kinds=("distinct",), api=api, **bounds).filter(
             lambda c: not S.padding_only_outputs(c).any()
         )),
         wrt="A_prev",
         forward=_pool_forward,
+        output_shape=S.pool_output_shape,
         backward=_pool_backward,
         step=0.1,
         bound=lambda case, args: np.abs(args["A_prev"]).max(),
@@ -125,9 +132,10 @@ GRADS = [
         name="pool_backward[average]-dA_prev",
         function="pool_backward",
         requires=("pool_forward", "pool_backward"),
-        samples=S.cached(lambda api: S.pool_cases(modes=("average",), dtypes=F64, kinds=S.VALUE_KINDS, api=api)),
+        samples=S.cached(lambda api, **bounds: S.pool_cases(modes=("average",), dtypes=F64, kinds=S.VALUE_KINDS, api=api, **bounds)),
         wrt="A_prev",
         forward=_pool_forward,
+        output_shape=S.pool_output_shape,
         backward=_pool_backward,
         step=1.0,
         bound=lambda case, args: np.abs(args["A_prev"]).max(),
@@ -186,7 +194,6 @@ def test_gradient_directional(impl, spec, data):
     """u.(f(x+hv) - f(x-hv))/(2h) == (J^T u).v: two forward evaluations and one backward."""
     require(impl, spec.requires, spec.needs)
     case = data.draw(spec.samples(impl.api), label="case")
-    assume(_args(case)[spec.wrt] is not None)  # no bias, no bias gradient
     Recorder.start(spec.function, "gradient", "gradient")
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="direction seed"))
     x = _args(case)[spec.wrt]
@@ -219,19 +226,18 @@ def test_gradient_directional(impl, spec, data):
 def test_gradient_full_jacobian(impl, spec, data):
     """For tiny inputs, every entry of J by central differences equals the backward's J."""
     require(impl, spec.requires, spec.needs)
-    case = data.draw(spec.samples(impl.api), label="case")
-    assume(_args(case)[spec.wrt] is not None)  # no bias, no bias gradient
+    case = data.draw(spec.samples(impl.api, **JACOBIAN_BOUNDS), label="case")
     Recorder.start(spec.function, "gradient", "gradient")
     x = _args(case)[spec.wrt]
     _precondition(spec, case, 1.0)
-    (out0,) = spec.forward(impl, case, [_args(case)])
-    assume(x.size <= MAX_JACOBIAN and np.size(out0) <= MAX_JACOBIAN)
+    out_shape = spec.output_shape(case)  # the forward's results are checked to have it
+    assume(x.size <= MAX_JACOBIAN and np.prod(out_shape) <= MAX_JACOBIAN)
     units = np.eye(x.size).reshape((x.size, *x.shape))
     perturbed = [_perturbed(spec, case, e, sign) for e in units for sign in (1, -1)]
     outputs = spec.forward(impl, case, perturbed)
     J_fd = np.stack([(plus - minus).ravel() for plus, minus in zip(outputs[::2], outputs[1::2])], axis=1) / (2 * spec.step)
     bound = max(spec.bound(case, args) for args in perturbed)
-    upstreams = np.eye(np.size(out0)).reshape((np.size(out0), *np.shape(out0)))
+    upstreams = np.eye(int(np.prod(out_shape))).reshape((-1, *out_shape))
     J_bw = np.stack([grads[spec.wrt].ravel() for grads in spec.backward(impl, case, list(upstreams))])
     tol = fd_tolerance(bound / spec.step + np.abs(J_bw), spec.n_terms(case))  # per entry
     diff = np.abs(J_fd - J_bw)
@@ -240,9 +246,9 @@ def test_gradient_full_jacobian(impl, spec, data):
     worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape)  # argmax finds a NaN first
     Stats.record(float(ratio[worst]), spec.name)
     if not ratio[worst] <= 1:  # NaN too, as above
-        out_index = np.unravel_index(worst[0], np.shape(out0))
+        out_index = np.unravel_index(worst[0], out_shape)
         in_index = np.unravel_index(worst[1], x.shape)
-        u, v = np.zeros(np.shape(out0)), np.zeros(x.shape)
+        u, v = np.zeros(out_shape), np.zeros(x.shape)
         u[out_index], v[in_index] = 1.0, 1.0
         spec.backward(impl, case, [u])  # the replayable call: backward of this unit upstream gradient
         _record(spec, case, u, v, float(tol[worst]))

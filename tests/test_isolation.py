@@ -103,10 +103,18 @@ def test_wire_sends_a_repeated_object_once_and_decodes_each_place_afresh():
 def test_wire_rejects_what_its_encoder_never_writes():
     import json
 
+    def framed(header: bytes, sizes=()) -> bytes:
+        body = struct.pack(f"<Q{1 + len(sizes)}Q", len(sizes), len(header), *sizes) + header + b"".join(bytes(n) for n in sizes)
+        return struct.pack("<Q", len(body)) + body
+
     for header in ({"a": 1}, [["x", 1], []], [["m", 0], [["m", 0]]]):  # a JSON object, an unknown tag, a memo loop
-        data = json.dumps(header).encode()
         with pytest.raises(ValueError):
-            wire.read_message(_reader(struct.pack("<QQ", len(data), 0) + data))
+            wire.read_message(_reader(framed(json.dumps(header).encode())))
+    good = json.dumps([["a", 0, "<f8", [1], [8], 0, True], []]).encode()
+    assert wire.read_message(_reader(framed(good, (8,)))).tolist() == [0.0]
+    lying = framed(good, (8,))
+    with pytest.raises(ValueError):  # a length that is not the sum of its parts
+        wire.read_message(_reader(struct.pack("<Q", len(lying) - 8 + 4) + lying[8:] + bytes(4)))
 
 
 def _reader(data: bytes):
