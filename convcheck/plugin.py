@@ -710,15 +710,15 @@ def findings(config) -> list[dict]:
     same defect, at a NaN); and a law's, a gradient check's or a regression case's failure of the
     same kind as an oracle or contract check's finding on a function it called (the same defect,
     seen from elsewhere). Alone, each is a finding of its own."""
-    from convcheck.properties.asserts import NON_FINITE
+    from convcheck.properties.asserts import non_finite_base
     from convcheck.properties.results import SEVERITY
 
     groups: dict = {}
     for leaf in config._convcheck_leaves:
         groups.setdefault((leaf["implementation"], leaf["kind"], leaf["rule"]), []).append(leaf)
     joined: dict = {}
-    for key in [k for k in groups if k[2].endswith(NON_FINITE)]:
-        base = (*key[:2], key[2].removesuffix(NON_FINITE))
+    for key in [k for k in groups if non_finite_base(k[2]) is not None]:
+        base = (*key[:2], non_finite_base(key[2]))
         if base in groups:
             joined.setdefault(base, []).extend(groups.pop(key))
 

@@ -129,3 +129,29 @@ def test_findings_are_ordered_by_severity_and_joined_only_where_there_is_one_to_
     assert pool["candidate"] == "candidate-3"  # the NaN leaf joined it: its checks, not its example
     assert "t::law" in pool["checks"]  # the law called pool and back: it joins the finding with fewer functions under test
     assert "t::law" not in found[1]["checks"]
+
+
+SENTINEL_MAX_POOL = Path(__file__).resolve().parent / "impls" / "sentinel_max_pool.py"
+
+
+@needs_torch
+def test_two_ways_of_routing_non_finite_values_wrongly_are_two_findings(tmp_path):
+    """A max pool that drops NaN and gives -DBL_MAX for -inf breaks one rule in two ways; the
+    second must not hide behind the first's smaller example (ONNX Runtime's MaxPool does both)."""
+    report = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "convcheck.cli", "verify", str(SENTINEL_MAX_POOL), "--api", "full",
+         "--check", "test_forward_matches_torch[pool_forward[max]-F.max_pool2d]",
+         "--report-json", str(report), "--repro-dir", str(tmp_path / "repros")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    found = {f["rule"]: f for f in json.loads(report.read_text())["findings"]}
+    rule = "pool_forward(mode='max'): A" + NON_FINITE
+    assert set(found) == {f"{rule} (NaN lost)", f"{rule} (infinity differs)"}, sorted(found)
+    assert "where F.max_pool2d gives nan" in found[f"{rule} (NaN lost)"]["words"]
+    assert "returns -1.798e+308 where F.max_pool2d gives -inf" in found[f"{rule} (infinity differs)"]["words"] or \
+        "returns -3.403e+38 where F.max_pool2d gives -inf" in found[f"{rule} (infinity differs)"]["words"]
+    for finding in found.values():
+        replay = subprocess.run([sys.executable, str(Path(finding["repro"]) / "repro.py")], capture_output=True, text=True, timeout=300)
+        assert replay.returncode == 1, replay.stdout[-2000:]

@@ -10,7 +10,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "conv_backward replaces NaN / inf in dZ by finite numbers (np.nan_to_num)"
 BREAKS = ("conv_backward",)
-FINDING = ('conv_backward', 'values', 'conv_backward: dW: NaN / inf propagation')  # (function, kind, rule): the defect as the findings summary names it
+FINDING = ('conv_backward', 'values', 'conv_backward: dW: NaN / inf propagation (NaN lost)')  # (function, kind, rule): the defect as the findings summary names it
 
 
 def conv_backward(dZ, cache):

@@ -13,7 +13,7 @@ from convcheck.reference.loops import *  # noqa: F401,F403
 
 DEFECT = "max pooling ignores NaN (nanmax forward, NaN-blind mask backward)"
 BREAKS = ("pool_forward", "create_mask_from_window", "pool_backward")
-FINDING = ('pool_forward', 'values', "pool_forward(mode='max'): A: NaN / inf propagation")  # (function, kind, rule): the defect as the findings summary names it
+FINDING = ('pool_forward', 'values', "pool_forward(mode='max'): A: NaN / inf propagation (NaN lost)")  # (function, kind, rule): the defect as the findings summary names it
 
 
 def pool_forward(A_prev, hparameters, mode="max"):
